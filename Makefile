@@ -1,0 +1,34 @@
+# Two commands: `make run` and `make test`. Each bootstraps .venv on a fresh machine
+# (python3 + make are all it needs) and is quick once the environment exists.
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT).venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest fmt clean
+
+$(STAMP): $(ROOT)pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '$(ROOT).[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/warroom serve
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	cd $(ROOT) && $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	cd $(ROOT) && $(VENV)/bin/mypy --strict bot store
+
+pytest: $(STAMP)
+	cd $(ROOT) && $(PY) -m pytest $(PYTEST_ARGS)
+
+fmt: $(STAMP)
+	cd $(ROOT) && $(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,12 @@
+"""Bolt listeners, one module per feature, each exposing `register(surface, services)`."""
+
+from __future__ import annotations
+
+from bot.commands import help as help_command
+from bot.commands.surface import Surface
+from bot.services import Services
+
+
+def register_all(surface: Surface, services: Services) -> None:
+    # Order matters for `/incident`: specific subcommands first, the catch-all help last.
+    help_command.register(surface, services)

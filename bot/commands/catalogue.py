@@ -1,0 +1,39 @@
+"""Every `/incident` subcommand, one line each: the source of the help text."""
+
+from __future__ import annotations
+
+from bot.templates.help import SubcommandHelp
+
+COMMAND = "/incident"
+
+# `available` flips to True as each feature lands; until then the subcommand says so honestly.
+SUBCOMMANDS: tuple[SubcommandHelp, ...] = (
+    SubcommandHelp("help", "help", "Show this list"),
+    SubcommandHelp("declare", "declare [title]", "Declare an incident", available=False),
+    SubcommandHelp("drill", "drill [title]", "Declare a practice incident", available=False),
+    SubcommandHelp("status", "status", "Summary of this incident", available=False),
+    SubcommandHelp("list", "list", "Open incidents you can see", available=False),
+    SubcommandHelp("ack", "ack", "Acknowledge the incident", available=False),
+    SubcommandHelp("assign", "assign <role> @user", "Give someone a role", available=False),
+    SubcommandHelp("update", "update", "Post a status update", available=False),
+    SubcommandHelp("severity", "severity <level>", "Change the severity", available=False),
+    SubcommandHelp("note", "note <text>", "Add a note to the timeline", available=False),
+    SubcommandHelp("action", "action <text>", "Record an action item", available=False),
+    SubcommandHelp("timeline", "timeline", "Show the incident timeline", available=False),
+    SubcommandHelp("resolve", "resolve", "Resolve the incident", available=False),
+    SubcommandHelp("close", "close", "Close a resolved incident", available=False),
+    SubcommandHelp("reopen", "reopen", "Reopen a resolved or closed incident", available=False),
+    SubcommandHelp("postmortem", "postmortem", "Draft the post-mortem", available=False),
+    SubcommandHelp("stats", "stats", "MTTA, MTTR and update cadence", available=False),
+)
+
+BY_NAME = {sub.name: sub for sub in SUBCOMMANDS}
+
+
+def split_subcommand(text: str) -> tuple[str, str]:
+    """`"assign tech_lead @bob"` → `("assign", "tech_lead @bob")`; the word is lower-cased."""
+    stripped = text.strip()
+    if not stripped:
+        return "", ""
+    word, _, rest = stripped.partition(" ")
+    return word.lower(), rest.strip()

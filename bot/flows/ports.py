@@ -1,0 +1,119 @@
+"""What the flows need from Slack, as a Protocol; `bot/gateway.py` implements it.
+
+Flows never import `slack_*`: they talk to this port and handle `SlackFailure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class SlackFailure(Exception):
+    """A Web API call that failed after the gateway's quick retries.
+
+    `error` is Slack's code (`name_taken`, `ratelimited`, `http_500`, `fatal_error` …);
+    `retry_after` is Slack's Retry-After in seconds when it rate-limited us.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{method} failed: {error}")
+        self.method = method
+        self.error = error
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.error == "ratelimited" or self.status == 429
+
+    def plain_words(self) -> str:
+        """Why, for a person: used in "announcement delayed: Slack is rate-limiting"."""
+        if self.rate_limited:
+            return "Slack is rate-limiting"
+        if (
+            (self.status is not None
+            and self.status >= 500)
+            or self.error
+            in (
+                "fatal_error",
+                "internal_error",
+                "service_unavailable",
+                "request_timeout",
+                "unreachable",
+            )
+        ):
+            return "Slack is having trouble"
+        return f"Slack refused it ({self.error})"
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    id: str
+    name: str
+    creator: str | None = None
+    is_private: bool = False
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    channel: str
+    ts: str
+
+
+class SlackPort(Protocol):
+    bot_user_id: str
+
+    async def create_channel(self, *, name: str, private: bool) -> ChannelRef: ...
+
+    async def find_channel(self, *, name: str) -> ChannelRef | None: ...
+
+    async def set_topic(self, *, channel: str, topic: str) -> None: ...
+
+    async def set_purpose(self, *, channel: str, purpose: str) -> None: ...
+
+    async def invite(self, *, channel: str, users: Sequence[str]) -> None: ...
+
+    async def group_members(self, *, group: str) -> list[str]: ...
+
+    async def resolve_channel(self, *, channel: str) -> str: ...
+
+    async def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        thread_ts: str | None = None,
+        reply_broadcast: bool = False,
+    ) -> PostedMessage: ...
+
+    async def update_message(
+        self,
+        *,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None: ...
+
+    async def find_posted(
+        self, *, channel: str, event_type: str, match: Mapping[str, Any]
+    ) -> PostedMessage | None: ...
+
+    async def pin(self, *, channel: str, ts: str) -> None: ...
+
+    async def add_bookmark(self, *, channel: str, title: str, link: str) -> None: ...
+
+    async def dm(
+        self, *, user: str, text: str, blocks: Sequence[Mapping[str, Any]] | None = None
+    ) -> PostedMessage: ...

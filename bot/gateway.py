@@ -1,0 +1,316 @@
+"""The only code that calls the Slack Web API; it implements `bot.flows.ports.SlackPort`.
+
+Quick retries happen here: HTTP 429 when Slack's Retry-After is short, HTTP 500/503, Slack's
+transient error codes, dropped connections. Anything longer is handed back to the flow as a
+`SlackFailure` (with `retry_after`), whose caller stores it and retries later from the
+database, so a slow Slack never blocks a worker for minutes and nothing is lost on a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure
+from bot.logs import get_logger
+
+TRANSIENT_ERROR_CODES = frozenset(
+    {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+)
+INVITE_BATCH = 100  # conversations.invite takes at most 100 users
+# Wait in place for a 429 only this long; longer waits go back to the caller to reschedule.
+MAX_INLINE_RETRY_AFTER = 3.0
+
+log = get_logger(__name__)
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+class ShortRateLimitRetryHandler(AsyncRetryHandler):
+    """Honours a 429's Retry-After by waiting, but only when the wait is short."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = _retry_after(response.headers)
+        return wait is not None and wait <= MAX_INLINE_RETRY_AFTER
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        wait = _retry_after(response.headers) if response is not None else None
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+        await asyncio.sleep(wait if wait is not None else 1.0)
+
+
+class TransientErrorRetryHandler(AsyncRetryHandler):
+    """Retries an HTTP 200 answer whose body carries one of Slack's transient error codes."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.body is None:
+            return False
+        return response.body.get("error") in TRANSIENT_ERROR_CODES
+
+
+def build_web_client(*, token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
+    """The Web API client shared by Bolt and the gateway, so every call uses `base_url`."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            ShortRateLimitRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+            TransientErrorRetryHandler(max_retry_count=1),
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=1,
+                error_types=[ServerConnectionError, ServerDisconnectedError, ClientOSError],
+            ),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    user_id: str
+    bot_id: str | None
+    team_id: str
+
+
+class SlackGateway:
+    """Typed, error-mapped access to the Web API for the rest of the bot."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self.bot_user_id = ""
+        self._group_ids: dict[str, str] = {}
+        self._channel_ids: dict[str, str] = {}
+
+    async def call(self, method: str, **args: Any) -> dict[str, Any]:
+        """Call `method`; raise `SlackFailure` with Slack's error code on failure."""
+        # slack_sdk's typed method knows each method's encoding (JSON, form or GET query).
+        bound = getattr(self.client, method.replace(".", "_"))
+        try:
+            response = await bound(**args)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            status = int(exc.response.status_code)
+            error = str(data.get("error") or f"http_{status}")
+            retry_after = _retry_after(dict(exc.response.headers or {}))
+            log.warning("slack_call_failed", method=method, error=error, status=status)
+            raise SlackFailure(method, error, status=status, retry_after=retry_after) from exc
+        except (TimeoutError, ServerConnectionError, ClientOSError) as exc:
+            log.warning("slack_call_unreachable", method=method, error=type(exc).__name__)
+            raise SlackFailure(method, "unreachable") from exc
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+    async def identify(self) -> BotIdentity:
+        """`auth.test`: proves the token works against the configured API URL."""
+        data = await self.call("auth.test")
+        self.bot_user_id = str(data["user_id"])
+        return BotIdentity(
+            user_id=self.bot_user_id,
+            bot_id=str(data["bot_id"]) if data.get("bot_id") else None,
+            team_id=str(data["team_id"]),
+        )
+
+    # -- channels ------------------------------------------------------------------------------
+    async def create_channel(self, *, name: str, private: bool) -> ChannelRef:
+        data = await self.call("conversations.create", name=name, is_private=private)
+        return _channel_ref(data["channel"])
+
+    async def find_channel(self, *, name: str) -> ChannelRef | None:
+        async for channel in self._channels():
+            if channel.get("name") == name:
+                return _channel_ref(channel)
+        return None
+
+    async def resolve_channel(self, *, channel: str) -> str:
+        """`#name`, `name` or an id → the channel id (names are looked up once, then cached)."""
+        if not channel.startswith("#") and channel[:1] in ("C", "G") and channel.isupper():
+            return channel
+        name = channel.lstrip("#")
+        if name not in self._channel_ids:
+            async for found in self._channels():
+                self._channel_ids[str(found["name"])] = str(found["id"])
+        if name not in self._channel_ids:
+            raise SlackFailure("conversations.list", "channel_not_found")
+        return self._channel_ids[name]
+
+    async def _channels(self) -> Any:
+        cursor = ""
+        while True:
+            data = await self.call(
+                "conversations.list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor or None,
+            )
+            for channel in data.get("channels", []):
+                yield channel
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return
+
+    async def set_topic(self, *, channel: str, topic: str) -> None:
+        await self.call("conversations.setTopic", channel=channel, topic=topic)
+
+    async def set_purpose(self, *, channel: str, purpose: str) -> None:
+        await self.call("conversations.setPurpose", channel=channel, purpose=purpose)
+
+    async def invite(self, *, channel: str, users: Sequence[str]) -> None:
+        wanted = [u for u in dict.fromkeys(users) if u and u != self.bot_user_id]
+        for start in range(0, len(wanted), INVITE_BATCH):
+            batch = wanted[start : start + INVITE_BATCH]
+            try:
+                await self.call("conversations.invite", channel=channel, users=",".join(batch))
+            except SlackFailure as failure:
+                if failure.error != "already_in_channel":
+                    raise
+                if len(batch) > 1:
+                    # Someone in the batch is already a member: invite the rest one by one.
+                    for user in batch:
+                        await self._invite_one(channel, user)
+
+    async def _invite_one(self, channel: str, user: str) -> None:
+        try:
+            await self.call("conversations.invite", channel=channel, users=user)
+        except SlackFailure as failure:
+            if failure.error != "already_in_channel":
+                raise
+
+    async def group_members(self, *, group: str) -> list[str]:
+        group_id = await self._group_id(group)
+        data = await self.call("usergroups.users.list", usergroup=group_id)
+        return [str(u) for u in data.get("users", [])]
+
+    async def _group_id(self, group: str) -> str:
+        if not group.startswith("@"):
+            return group
+        handle = group[1:]
+        if handle not in self._group_ids:
+            data = await self.call("usergroups.list")
+            self._group_ids = {str(g["handle"]): str(g["id"]) for g in data.get("usergroups", [])}
+        if handle not in self._group_ids:
+            raise SlackFailure("usergroups.list", "no_such_subteam")
+        return self._group_ids[handle]
+
+    # -- messages -------------------------------------------------------------------------------
+    async def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        thread_ts: str | None = None,
+        reply_broadcast: bool = False,
+    ) -> PostedMessage:
+        args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+        if blocks is not None:
+            args["blocks"] = list(blocks)
+        if metadata is not None:
+            args["metadata"] = dict(metadata)
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+            args["reply_broadcast"] = reply_broadcast
+        data = await self.call("chat.postMessage", **args)
+        return PostedMessage(channel=str(data["channel"]), ts=str(data["ts"]))
+
+    async def update_message(
+        self,
+        *,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        args: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            args["blocks"] = list(blocks)
+        await self.call("chat.update", **args)
+
+    async def find_posted(
+        self, *, channel: str, event_type: str, match: Mapping[str, Any]
+    ) -> PostedMessage | None:
+        """The bot's earlier post carrying this metadata, if Slack has it (crash recovery)."""
+        data = await self.call(
+            "conversations.history", channel=channel, include_all_metadata=True, limit=200
+        )
+        for message in data.get("messages", []):
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == event_type and all(
+                payload.get(k) == v for k, v in match.items()
+            ):
+                return PostedMessage(channel=channel, ts=str(message["ts"]))
+        return None
+
+    async def pin(self, *, channel: str, ts: str) -> None:
+        try:
+            await self.call("pins.add", channel=channel, timestamp=ts)
+        except SlackFailure as failure:
+            if failure.error != "already_pinned":
+                raise
+
+    async def add_bookmark(self, *, channel: str, title: str, link: str) -> None:
+        await self.call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
+
+    async def dm(
+        self, *, user: str, text: str, blocks: Sequence[Mapping[str, Any]] | None = None
+    ) -> PostedMessage:
+        return await self.post(channel=user, text=text, blocks=blocks)
+
+
+def _channel_ref(channel: Mapping[str, Any]) -> ChannelRef:
+    return ChannelRef(
+        id=str(channel["id"]),
+        name=str(channel["name"]),
+        creator=str(channel["creator"]) if channel.get("creator") else None,
+        is_private=bool(channel.get("is_private")),
+    )

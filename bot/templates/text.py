@@ -1,0 +1,35 @@
+"""Making user text safe for mrkdwn and bounded to Slack's limits."""
+
+from __future__ import annotations
+
+ELLIPSIS = "…"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack treats as control sequences.
+
+    With `&`, `<` and `>` escaped nobody can write `<!channel>`, `<@U…>` or `<https://x|y>`:
+    Slack renders them as the literal characters instead of pings or links.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, marking the cut with an ellipsis."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + ELLIPSIS
+
+
+def safe_mrkdwn(text: str, limit: int) -> str:
+    """Escaped, then bounded so the escaped form fits `limit` without cutting an entity."""
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]  # never leave half an `&amp;` behind
+    return cut + ELLIPSIS

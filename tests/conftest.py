@@ -1,0 +1,33 @@
+"""Shared test helpers: where the sibling `shared/` reference folder is, golden files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of the shared reference data, or a visible skip when it is not beside the repo."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{'/'.join(parts)} not found beside the repository: conformance check skipped")
+    return path
+
+
+def assert_golden(name: str, actual: Any) -> None:
+    """Compare with tests/golden/<name>.json; `UPDATE_GOLDEN=1` rewrites it."""
+    path = GOLDEN / f"{name}.json"
+    rendered = json.dumps(actual, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
+        if os.environ.get("CI") and not path.exists():
+            raise AssertionError(f"golden file {path.name} is missing; run with UPDATE_GOLDEN=1")
+        path.write_text(rendered, "utf-8")
+    assert rendered == path.read_text("utf-8"), f"{path.name} differs from the golden file"

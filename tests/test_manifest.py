@@ -1,0 +1,92 @@
+"""manifest.yml is valid for Slack and declares exactly what the code registers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from pydantic import SecretStr
+
+import store
+from bot.app import build_bolt_app
+from bot.clock import SystemClock
+from bot.commands.surface import Surface
+from bot.gateway import SlackGateway, build_web_client
+from bot.policy import default_policy
+from bot.services import Services
+from bot.settings import Settings
+from tests.conftest import REPO_ROOT, shared_path
+
+
+def _manifest() -> dict[str, Any]:
+    loaded = yaml.safe_load((REPO_ROOT / "manifest.yml").read_text("utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.fixture
+async def surface(tmp_path: Path) -> Surface:
+    settings = Settings(
+        slack_bot_token=SecretStr("xoxb-manifest-test"),
+        slack_signing_secret=SecretStr("secret"),
+        database_url=f"sqlite:///{tmp_path / 'w.db'}",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    engine = store.make_engine(settings.database_url)
+    client = build_web_client(token="xoxb-manifest-test", base_url="http://127.0.0.1:9/api/")
+    services = Services(
+        settings=settings,
+        policy=default_policy(),
+        engine=engine,
+        sessions=store.session_factory(engine),
+        gateway=SlackGateway(client),
+        clock=SystemClock(),
+    )
+    _app, registered = build_bolt_app(services)
+    await engine.dispose()
+    return registered
+
+
+def test_manifest_validates_against_slacks_schema() -> None:
+    schema = json.loads(shared_path("slack", "manifest.schema.json").read_text("utf-8"))
+    jsonschema.validate(_manifest(), schema)
+
+
+def test_manifest_declares_exactly_the_registered_commands(surface: Surface) -> None:
+    declared = {c["command"] for c in _manifest()["features"].get("slash_commands", [])}
+    assert declared == surface.commands
+
+
+def test_manifest_declares_exactly_the_registered_shortcuts(surface: Surface) -> None:
+    shortcuts = _manifest()["features"].get("shortcuts", [])
+    assert {s["callback_id"] for s in shortcuts if s["type"] == "message"} == (
+        surface.message_shortcuts
+    )
+    assert {s["callback_id"] for s in shortcuts if s["type"] == "global"} == surface.shortcuts
+
+
+def test_manifest_declares_exactly_the_registered_events(surface: Surface) -> None:
+    subscriptions = _manifest().get("settings", {}).get("event_subscriptions", {})
+    assert set(subscriptions.get("bot_events", [])) == surface.events
+
+
+def test_interactivity_is_on_when_the_code_listens_for_it(surface: Surface) -> None:
+    interactive = bool(surface.actions or surface.views or surface.message_shortcuts)
+    enabled = _manifest()["settings"]["interactivity"]["is_enabled"]
+    assert enabled or not interactive
+
+
+def test_manifest_scopes_cover_the_slash_command() -> None:
+    assert "commands" in _manifest()["oauth_config"]["scopes"]["bot"]
+
+
+def test_schema_check_would_catch_a_broken_manifest() -> None:
+    schema = json.loads(shared_path("slack", "manifest.schema.json").read_text("utf-8"))
+    broken = _manifest()
+    broken["features"]["slash_commands"][0]["command"] = "incident"  # must start with "/"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
