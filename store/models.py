@@ -1,0 +1,258 @@
+"""The database tables (SQLModel, ``table=True``).
+
+Every datetime column is :class:`store.types.UTCDateTime`: aware UTC in, aware UTC out. Enum-like
+columns (``status``, ``state``) are plain strings; the allowed values are the constants below and
+the repository functions check them.
+
+Keep this module and ``store/migrations/versions`` in step: ``tests/store`` fails when the
+migrated schema and these models disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlmodel import Column, Field, SQLModel
+
+from store.types import UTCDateTime
+
+__all__ = [
+    "INCIDENT_STATUSES",
+    "NAMING_CONVENTION",
+    "STEP_STATES",
+    "ActionItem",
+    "IdempotencyKey",
+    "Incident",
+    "ProvisioningStep",
+    "RoleAssignment",
+    "StatusUpdate",
+    "TimelineEvent",
+]
+
+#: Incident lifecycle, in order, plus ``declined``.
+INCIDENT_STATUSES: Final = (
+    "triage",
+    "investigating",
+    "identified",
+    "monitoring",
+    "resolved",
+    "closed",
+    "declined",
+)
+
+#: Provisioning step states.
+STEP_STATES: Final = ("pending", "running", "done", "failed")
+
+#: Constraint names are deterministic so SQLite batch migrations can address them.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+_CURRENT = text("ended_at IS NULL")
+
+
+def _utc(*, nullable: bool = True, **kwargs: Any) -> Any:
+    """A UTCDateTime field (nullable unless told otherwise)."""
+    if nullable:
+        kwargs.setdefault("default", None)
+    return Field(sa_type=UTCDateTime(), nullable=nullable, **kwargs)
+
+
+def _incident_fk(*, primary_key: bool = False, nullable: bool = False, ondelete: str) -> Any:
+    return Field(
+        sa_column=Column(
+            "incident_number",
+            Integer,
+            ForeignKey("incidents.number", ondelete=ondelete),
+            primary_key=primary_key,
+            nullable=nullable,
+        ),
+        default=None if nullable else ...,
+    )
+
+
+class Incident(SQLModel, table=True):
+    """One incident. ``number`` is chosen by the database and never reused.
+
+    ``version`` increases on every :func:`store.update_incident`; pass the version you read as
+    ``expected_version`` to make a change conditional (compare-and-set).
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_channel_id", "channel_id", unique=True),
+        Index("ix_incidents_status", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    number: int | None = Field(default=None, primary_key=True)
+    title: str
+    description: str = Field(default="", sa_type=Text)
+    severity: str
+    status: str = "triage"
+    type: str | None = None
+    private: bool = False
+    drill: bool = False
+    affected_services: list[str] = Field(default_factory=list, sa_type=JSON)
+    declared_by: str
+    source_message_link: str | None = None
+    channel_id: str | None = None
+    channel_name: str | None = None
+
+    declared_at: datetime = _utc(nullable=False)
+    started_at: datetime | None = _utc()
+    detected_at: datetime | None = _utc()
+    acknowledged_at: datetime | None = _utc()
+    acknowledged_by: str | None = None
+    identified_at: datetime | None = _utc()
+    mitigated_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    closed_at: datetime | None = _utc()
+    declined_at: datetime | None = _utc()
+    impact_ended_at: datetime | None = _utc()
+
+    resolution_summary: str | None = Field(default=None, sa_type=Text)
+    root_cause: str | None = Field(default=None, sa_type=Text)
+
+    panel_ts: str | None = None
+    announcement_channel_id: str | None = None
+    announcement_ts: str | None = None
+
+    next_update_due_at: datetime | None = _utc()
+    escalation_level: int = 0
+    next_escalation_at: datetime | None = _utc()
+    reminder_sent_for: datetime | None = _utc()
+    postmortem_due_at: datetime | None = _utc()
+    archive_at: datetime | None = _utc()
+    update_count: int = 0
+
+    version: int = 1
+    updated_at: datetime = _utc(nullable=False)
+
+
+class RoleAssignment(SQLModel, table=True):
+    """Who held which role when. ``ended_at is None`` marks the current holder; the partial
+    unique index allows at most one current holder per (incident, role)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        Index("ix_role_assignments_incident_number", "incident_number", "role", "assigned_at"),
+        Index(
+            "uq_role_assignments_current",
+            "incident_number",
+            "role",
+            unique=True,
+            sqlite_where=_CURRENT,
+            postgresql_where=_CURRENT,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_number: int = _incident_fk(ondelete="CASCADE")
+    role: str
+    user_id: str
+    assigned_by: str | None = None
+    assigned_at: datetime = _utc(nullable=False)
+    ended_at: datetime | None = _utc()
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Something that happened. ``dedupe_key`` (unique when not null) records an event once even
+    when a Slack event is retried or a provisioning step re-runs."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        Index("ix_timeline_events_incident_number_at", "incident_number", "at"),
+        Index("ix_timeline_events_dedupe_key", "dedupe_key", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_number: int = _incident_fk(ondelete="CASCADE")
+    kind: str
+    at: datetime = _utc(nullable=False)
+    actor: str | None = None
+    text: str = Field(default="", sa_type=Text)
+    permalink: str | None = None
+    dedupe_key: str | None = None
+
+
+class StatusUpdate(SQLModel, table=True):
+    """A posted status update; ``seq`` is the "Update #n" number, unique per incident."""
+
+    __tablename__ = "status_updates"
+    __table_args__ = (UniqueConstraint("incident_number", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_number: int = _incident_fk(ondelete="CASCADE")
+    seq: int
+    status: str
+    impact: str = Field(default="", sa_type=Text)
+    actions: str = Field(default="", sa_type=Text)
+    next_update_at: datetime | None = _utc()
+    posted_at: datetime = _utc(nullable=False)
+    author: str
+    message_ts: str | None = None
+    shared: bool = False
+
+
+class ActionItem(SQLModel, table=True):
+    """A follow-up task (usually from the post-mortem)."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_incident_number", "incident_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_number: int = _incident_fk(ondelete="CASCADE")
+    text: str = Field(sa_type=Text)
+    owner: str | None = None
+    due_at: datetime | None = _utc()
+    done: bool = False
+    done_at: datetime | None = _utc()
+    created_at: datetime = _utc(nullable=False)
+    created_by: str | None = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A claimed idempotency key, e.g. ``view_submission:<view_id>:<hash>``.
+
+    The first :func:`store.claim_idempotency_key` wins; ``result`` is JSON text the winner may
+    store so that duplicates can answer the same way.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    key: str = Field(primary_key=True)
+    incident_number: int | None = _incident_fk(nullable=True, ondelete="SET NULL")
+    created_at: datetime = _utc(nullable=False)
+    result: str | None = Field(default=None, sa_type=Text)
+
+
+class ProvisioningStep(SQLModel, table=True):
+    """Progress of one step of a multi-step Slack job for one incident.
+
+    ``state``: pending → running (claimed, leased until ``lease_until``) → done, or failed (retried
+    from ``next_attempt_at``). ``result`` is JSON text (channel id, message ts, …).
+    """
+
+    __tablename__ = "provisioning_steps"
+    __table_args__ = (
+        Index("ix_provisioning_steps_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    incident_number: int = _incident_fk(primary_key=True, ondelete="CASCADE")
+    step: str = Field(primary_key=True)
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    result: str | None = Field(default=None, sa_type=Text)
+    lease_until: datetime | None = _utc()
+    next_attempt_at: datetime | None = _utc()
+    updated_at: datetime = _utc(nullable=False)
