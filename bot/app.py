@@ -22,11 +22,13 @@ import store
 from bot.clock import SystemClock
 from bot.commands import register_all
 from bot.commands.surface import Surface
+from bot.flows.provisioning import Provisioner
 from bot.gateway import SlackGateway, build_web_client
 from bot.logs import bind_request, clear_request, get_logger
 from bot.policy import Policy, load_policy
 from bot.services import Services
 from bot.settings import Settings
+from bot.templates.incident import IncidentTemplates
 
 log = get_logger(__name__)
 
@@ -98,9 +100,22 @@ def build_http_app(bolt: AsyncApp, services: Services) -> web.Application:
     return web_app
 
 
-def build_scheduler() -> AsyncIOScheduler:
-    # Periodic ticks claim due work from the database; the scheduler itself holds no state.
-    return AsyncIOScheduler(timezone="UTC")
+RECONCILE_SECONDS = 2
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    """Periodic ticks that claim due work from the database; the scheduler holds no state."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        services.provisioner.reconcile,
+        "interval",
+        seconds=RECONCILE_SECONDS,
+        id="reconcile_provisioning",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=services.clock.now(),  # at start: finish what a crash left behind
+    )
+    return scheduler
 
 
 async def build_services(settings: Settings, policy: Policy) -> Services:
@@ -109,13 +124,20 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         raise RuntimeError("SLACK_BOT_TOKEN is required")
     engine = store.make_engine(settings.database_url)
     client = build_web_client(token=token.get_secret_value(), base_url=settings.slack_api_url)
+    sessions = store.session_factory(engine)
+    gateway = SlackGateway(client)
+    clock = SystemClock()
+    provisioner = Provisioner(
+        sessions=sessions, policy=policy, slack=gateway, render=IncidentTemplates(), clock=clock
+    )
     return Services(
         settings=settings,
         policy=policy,
         engine=engine,
-        sessions=store.session_factory(engine),
-        gateway=SlackGateway(client),
-        clock=SystemClock(),
+        sessions=sessions,
+        gateway=gateway,
+        clock=clock,
+        provisioner=provisioner,
     )
 
 
@@ -126,9 +148,10 @@ async def serve(settings: Settings) -> int:
     services = await build_services(settings, policy)
     identity = await services.gateway.identify()
     log.info("slack_connected", team=identity.team_id, bot_user=identity.user_id)
+    await services.gateway.warm_up()
 
     bolt, _surface = build_bolt_app(services)
-    scheduler = build_scheduler()
+    scheduler = build_scheduler(services)
     scheduler.start()
 
     stop = asyncio.Event()

@@ -158,6 +158,26 @@ class SlackGateway:
             team_id=str(data["team_id"]),
         )
 
+    async def warm_up(self) -> None:
+        """Fill the group cache at start-up, so a declaration never waits on usergroups.list."""
+        try:
+            await self._load_groups()
+        except SlackFailure as failure:
+            log.warning("group_cache_not_warmed", error=failure.error)
+
+    async def open_view(self, *, trigger_id: str, view: Mapping[str, Any]) -> str:
+        data = await self.call("views.open", trigger_id=trigger_id, view=dict(view))
+        return str((data.get("view") or {}).get("id", ""))
+
+    async def permalink(self, *, channel: str, ts: str) -> str | None:
+        """A link to a message, or None when Slack cannot give one (it is only a nicety)."""
+        try:
+            data = await self.call("chat.getPermalink", channel=channel, message_ts=ts)
+        except SlackFailure:
+            return None
+        link = data.get("permalink")
+        return str(link) if link else None
+
     # -- channels ------------------------------------------------------------------------------
     async def create_channel(self, *, name: str, private: bool) -> ChannelRef:
         data = await self.call("conversations.create", name=name, is_private=private)
@@ -208,7 +228,10 @@ class SlackGateway:
         for start in range(0, len(wanted), INVITE_BATCH):
             batch = wanted[start : start + INVITE_BATCH]
             try:
-                await self.call("conversations.invite", channel=channel, users=",".join(batch))
+                # force: invite the valid users even if one of them cannot be invited.
+                await self.call(
+                    "conversations.invite", channel=channel, users=",".join(batch), force=True
+                )
             except SlackFailure as failure:
                 if failure.error != "already_in_channel":
                     raise
@@ -234,11 +257,14 @@ class SlackGateway:
             return group
         handle = group[1:]
         if handle not in self._group_ids:
-            data = await self.call("usergroups.list")
-            self._group_ids = {str(g["handle"]): str(g["id"]) for g in data.get("usergroups", [])}
+            await self._load_groups()
         if handle not in self._group_ids:
             raise SlackFailure("usergroups.list", "no_such_subteam")
         return self._group_ids[handle]
+
+    async def _load_groups(self) -> None:
+        data = await self.call("usergroups.list")
+        self._group_ids = {str(g["handle"]): str(g["id"]) for g in data.get("usergroups", [])}
 
     # -- messages -------------------------------------------------------------------------------
     async def post(
@@ -313,4 +339,5 @@ def _channel_ref(channel: Mapping[str, Any]) -> ChannelRef:
         name=str(channel["name"]),
         creator=str(channel["creator"]) if channel.get("creator") else None,
         is_private=bool(channel.get("is_private")),
+        created=float(channel["created"]) if channel.get("created") else None,
     )

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.flows.provisioning import Provisioner
 from bot.gateway import SlackGateway
 from bot.policy import Policy
 from bot.settings import Settings
@@ -21,3 +22,4 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     gateway: SlackGateway
     clock: Clock
+    provisioner: Provisioner

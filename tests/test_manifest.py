@@ -11,13 +11,9 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-import store
-from bot.app import build_bolt_app
-from bot.clock import SystemClock
+from bot.app import build_bolt_app, build_services
 from bot.commands.surface import Surface
-from bot.gateway import SlackGateway, build_web_client
 from bot.policy import default_policy
-from bot.services import Services
 from bot.settings import Settings
 from tests.conftest import REPO_ROOT, shared_path
 
@@ -36,18 +32,9 @@ async def surface(tmp_path: Path) -> Surface:
         database_url=f"sqlite:///{tmp_path / 'w.db'}",
         _env_file=None,  # type: ignore[call-arg]
     )
-    engine = store.make_engine(settings.database_url)
-    client = build_web_client(token="xoxb-manifest-test", base_url="http://127.0.0.1:9/api/")
-    services = Services(
-        settings=settings,
-        policy=default_policy(),
-        engine=engine,
-        sessions=store.session_factory(engine),
-        gateway=SlackGateway(client),
-        clock=SystemClock(),
-    )
+    services = await build_services(settings, default_policy())
     _app, registered = build_bolt_app(services)
-    await engine.dispose()
+    await services.engine.dispose()
     return registered
 
 

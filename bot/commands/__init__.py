@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.commands import declare, panel
 from bot.commands import help as help_command
 from bot.commands.surface import Surface
 from bot.services import Services
@@ -9,4 +10,6 @@ from bot.services import Services
 
 def register_all(surface: Surface, services: Services) -> None:
     # Order matters for `/incident`: specific subcommands first, the catch-all help last.
+    declare.register(surface, services)
+    panel.register(surface, services)
     help_command.register(surface, services)

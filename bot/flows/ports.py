@@ -39,17 +39,12 @@ class SlackFailure(Exception):
         """Why, for a person: used in "announcement delayed: Slack is rate-limiting"."""
         if self.rate_limited:
             return "Slack is rate-limiting"
-        if (
-            (self.status is not None
-            and self.status >= 500)
-            or self.error
-            in (
-                "fatal_error",
-                "internal_error",
-                "service_unavailable",
-                "request_timeout",
-                "unreachable",
-            )
+        if (self.status is not None and self.status >= 500) or self.error in (
+            "fatal_error",
+            "internal_error",
+            "service_unavailable",
+            "request_timeout",
+            "unreachable",
         ):
             return "Slack is having trouble"
         return f"Slack refused it ({self.error})"
@@ -61,6 +56,7 @@ class ChannelRef:
     name: str
     creator: str | None = None
     is_private: bool = False
+    created: float | None = None  # epoch seconds
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,171 @@
+"""Declaring: `/incident`, `/incident declare|drill [title]`, the message shortcut, the modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.commands.catalogue import COMMAND, split_subcommand
+from bot.commands.surface import Surface
+from bot.flows.cards import Choice, DeclareForm, SeverityGuide
+from bot.flows.declare import DeclareRequest, declare, validate
+from bot.flows.ports import SlackFailure
+from bot.flows.queries import is_incident_channel
+from bot.logs import bind_request, get_logger
+from bot.policy import Policy, format_duration
+from bot.services import Services
+from bot.templates.declare import (
+    COMMANDER_BLOCK,
+    DECLARE_CALLBACK,
+    DESCRIPTION_BLOCK,
+    SERVICES_BLOCK,
+    SEVERITY_BLOCK,
+    STARTED_BLOCK,
+    TITLE_BLOCK,
+    TYPE_BLOCK,
+    declare_modal,
+    declaring_view,
+    parse_declare_metadata,
+    parse_declare_submission,
+)
+
+DECLARE_SHORTCUT = "declare_incident_from_message"
+# Field names of `DeclareRequest` validation → the modal's block ids.
+FIELD_BLOCKS = {
+    "title": TITLE_BLOCK,
+    "severity": SEVERITY_BLOCK,
+    "type": TYPE_BLOCK,
+    "description": DESCRIPTION_BLOCK,
+    "affected_services": SERVICES_BLOCK,
+    "commander": COMMANDER_BLOCK,
+    "started_at": STARTED_BLOCK,
+}
+TRIGGER_EXPIRED_TEXT = (
+    "Slack did not let me open the declare form in time. Please run `/incident` again."
+)
+SAVE_FAILED_TEXT = "I could not save the incident just now. Please press Declare again."
+
+log = get_logger(__name__)
+
+
+def declare_form(policy: Policy, *, declarer: str, **prefill: Any) -> DeclareForm:
+    return DeclareForm(
+        severities=tuple(
+            SeverityGuide(
+                id=s.id,
+                name=s.name,
+                description=s.description,
+                respond_within=format_duration(s.respond_within) if s.respond_within else None,
+            )
+            for s in policy.severities
+        ),
+        types=tuple(Choice(value=t.id, label=t.name) for t in policy.types),
+        private_types=frozenset(t.id for t in policy.types if t.private),
+        declarer=declarer,
+        **prefill,
+    )
+
+
+def register(surface: Surface, services: Services) -> None:
+    async def wants_declare_form(command: dict[str, Any]) -> bool:
+        word, _ = split_subcommand(str(command.get("text", "")))
+        if word in ("declare", "drill"):
+            return True
+        # Bare `/incident` declares, except inside an incident's own channel.
+        return word == "" and not await is_incident_channel(
+            services.sessions, str(command.get("channel_id", ""))
+        )
+
+    @surface.command(COMMAND, matchers=[wants_declare_form])
+    async def open_declare_form(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        word, rest = split_subcommand(str(command.get("text", "")))
+        form = declare_form(
+            services.policy,
+            declarer=str(command["user_id"]),
+            title=rest,
+            drill=word == "drill",
+            origin_channel=command.get("channel_id"),
+        )
+        await _open(services, str(command["trigger_id"]), form, respond)
+
+    @surface.message_shortcut(DECLARE_SHORTCUT)
+    async def declare_from_message(
+        ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        channel = str(shortcut["channel"]["id"])
+        message = shortcut.get("message") or {}
+        link = await services.gateway.permalink(channel=channel, ts=str(message.get("ts", "")))
+        form = declare_form(
+            services.policy,
+            declarer=str(shortcut["user"]["id"]),
+            description=str(message.get("text", "")),
+            source_link=link,
+            origin_channel=channel,
+        )
+        await _open(services, str(shortcut["trigger_id"]), form, respond)
+
+    @surface.view(DECLARE_CALLBACK)
+    async def submit_declaration(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        answers = parse_declare_submission(view.get("state", {}).get("values", {}))
+        source_link, origin_channel, _drill = parse_declare_metadata(
+            str(view.get("private_metadata") or "")
+        )
+        request = DeclareRequest(
+            declarer=str(body["user"]["id"]),
+            title=answers.title,
+            severity=answers.severity,
+            type_id=answers.type_id,
+            description=answers.description,
+            affected_services=answers.affected_services,
+            commander=answers.commander,
+            started_at=answers.started_at,
+            private=answers.private,
+            drill=answers.drill,
+            source_link=source_link,
+            origin_channel=origin_channel,
+        )
+        now = services.clock.now()
+        errors = validate(request, services.policy, now=now)
+        if errors:
+            await ack(
+                response_action="errors",
+                errors={FIELD_BLOCKS.get(field, TITLE_BLOCK): msg for field, msg in errors.items()},
+            )
+            return
+        try:
+            declared = await declare(
+                services.sessions,
+                services.policy,
+                request,
+                idempotency_key=f"declare:{view['id']}",
+                now=now,
+            )
+        except Exception:
+            log.exception("declare_failed")
+            await ack(response_action="errors", errors={TITLE_BLOCK: SAVE_FAILED_TEXT})
+            return
+        bind_request(incident=declared.number)
+        await ack(
+            response_action="update",
+            view=declaring_view(number=declared.number, title=request.title.strip()),
+        )
+        log.info("incident_declared", duplicate=declared.duplicate, drill=request.drill)
+        if not declared.duplicate:
+            # After the ack: Slack has its answer, the incident is stored, now the Slack work.
+            await services.provisioner.run(declared.number)
+
+
+async def _open(
+    services: Services, trigger_id: str, form: DeclareForm, respond: AsyncRespond
+) -> None:
+    try:
+        await services.gateway.open_view(trigger_id=trigger_id, view=declare_modal(form))
+    except SlackFailure as failure:
+        log.warning("declare_form_not_opened", error=failure.error)
+        await respond(response_type="ephemeral", text=TRIGGER_EXPIRED_TEXT)

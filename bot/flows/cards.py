@@ -1,0 +1,96 @@
+"""Plain snapshots of an incident for rendering: what templates receive, nothing live."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RoleLine:
+    role_id: str
+    role_name: str
+    user_id: str | None  # None: nobody holds it yet
+
+
+@dataclass(frozen=True)
+class IncidentCard:
+    number: int
+    title: str
+    severity_id: str
+    severity_name: str
+    status: str  # triage, investigating, identified, monitoring, resolved, closed, declined
+    declared_by: str
+    declared_at: datetime
+    started_at: datetime
+    description: str = ""
+    affected_services: str = ""
+    type_id: str | None = None
+    type_name: str | None = None
+    private: bool = False
+    drill: bool = False
+    channel_id: str | None = None
+    commander: str | None = None
+    roles: tuple[RoleLine, ...] = ()
+    source_link: str | None = None
+    runbook: str | None = None
+    respond_within: str | None = None  # "15m", for the announcement
+
+    @property
+    def label(self) -> str:
+        return f"INC-{self.number}"
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message ready for chat.postMessage: `text` is the notification fallback."""
+
+    text: str
+    blocks: tuple[Mapping[str, object], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SeverityGuide:
+    id: str
+    name: str
+    description: str
+    respond_within: str | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class DeclareForm:
+    """What the declare modal is built from (the policy's choices and the prefills)."""
+
+    severities: tuple[SeverityGuide, ...]
+    types: tuple[Choice, ...]
+    private_types: frozenset[str]
+    declarer: str
+    title: str = ""
+    description: str = ""
+    source_link: str | None = None
+    drill: bool = False
+    origin_channel: str | None = None
+
+
+class IncidentRenderer(Protocol):
+    """The messages the flows post; `bot/templates/incident.py` implements it."""
+
+    def topic(self, card: IncidentCard) -> str: ...
+
+    def panel(self, card: IncidentCard) -> RenderedMessage: ...
+
+    def announcement(self, card: IncidentCard) -> RenderedMessage: ...
+
+    def declarer_ready(self, card: IncidentCard) -> RenderedMessage: ...
+
+    def declarer_delayed(
+        self, card: IncidentCard, *, done: tuple[str, ...], pending: Mapping[str, str]
+    ) -> RenderedMessage: ...

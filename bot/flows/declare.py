@@ -1,0 +1,158 @@
+"""Declaring an incident: validate what the declarer typed, store it once, plan provisioning.
+
+The listener calls `validate` and `declare` before acking Slack, so the incident exists in the
+database (and a double submit finds it) before anything is sent to Slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import store
+from bot.flows.lifecycle import DECLARED_STATUS
+from bot.flows.provisioning import planned_steps
+from bot.policy import Policy
+
+MAX_TITLE = 150
+# Clock skew between the declarer's device and us: a start time this far ahead is still "now".
+FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class DeclareRequest:
+    declarer: str
+    title: str
+    severity: str | None
+    type_id: str | None = None
+    description: str = ""
+    affected_services: str = ""
+    commander: str | None = None
+    started_at: datetime | None = None
+    private: bool = False
+    drill: bool = False
+    source_link: str | None = None
+    origin_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Declared:
+    number: int
+    duplicate: bool  # True: this submission was seen before; nothing new was stored
+
+
+def validate(request: DeclareRequest, policy: Policy, *, now: datetime) -> dict[str, str]:
+    """Field name → message for everything the declarer must fix; empty when all is well."""
+    errors: dict[str, str] = {}
+    title = request.title.strip()
+    if not title:
+        errors["title"] = "Give the incident a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Keep the title to {MAX_TITLE} characters (it has {len(title)})."
+    if request.type_id is not None and policy.find_incident_type(request.type_id) is None:
+        errors["type"] = "Pick one of the listed incident types."
+    if resolve_severity(request, policy) is None:
+        errors["severity"] = "Pick a severity."
+    if request.started_at is not None and request.started_at > now + FUTURE_TOLERANCE:
+        errors["started_at"] = "The impact cannot start in the future."
+    return errors
+
+
+def resolve_severity(request: DeclareRequest, policy: Policy) -> str | None:
+    """The chosen severity, else the incident type's default, else None."""
+    if request.severity is not None:
+        found = policy.find_severity(request.severity)
+        return found.id if found is not None else None
+    kind = policy.find_incident_type(request.type_id) if request.type_id else None
+    return kind.default_severity if kind is not None else None
+
+
+def is_private(request: DeclareRequest, policy: Policy) -> bool:
+    """Private when asked, and always for the policy's private types."""
+    return request.private or policy.is_private_type(request.type_id)
+
+
+async def declare(
+    sessions: async_sessionmaker[AsyncSession],
+    policy: Policy,
+    request: DeclareRequest,
+    *,
+    idempotency_key: str,
+    now: datetime,
+) -> Declared:
+    """Store the incident, its commander, the first timeline event and the provisioning plan.
+
+    One transaction, claimed by `idempotency_key`: a repeated submission returns the incident
+    the first one stored.
+    """
+    severity = resolve_severity(request, policy)
+    if severity is None:
+        raise ValueError("validate() the request before declaring")
+    private = is_private(request, policy)
+    async with sessions() as session:
+        if not await store.claim_idempotency_key(session, key=idempotency_key, now=now):
+            await session.rollback()
+            return Declared(number=await _claimed_number(session, idempotency_key), duplicate=True)
+        services = [s.strip() for s in request.affected_services.split(",") if s.strip()]
+        incident = await store.create_incident(
+            session,
+            title=request.title.strip(),
+            severity=severity,
+            status=DECLARED_STATUS.value,
+            declared_by=request.declarer,
+            declared_at=now,
+            started_at=min(request.started_at or now, now),
+            detected_at=now,
+            type=request.type_id,
+            private=private,
+            drill=request.drill,
+            description=request.description.strip(),
+            affected_services=services,
+            source_message_link=request.source_link,
+        )
+        number = _number(incident)
+        commander = request.commander or request.declarer
+        await store.assign_role(
+            session,
+            incident_number=number,
+            role=policy.lead_role.id,
+            user_id=commander,
+            assigned_by=request.declarer,
+            now=now,
+        )
+        await store.add_timeline_event(
+            session,
+            incident_number=number,
+            kind="declared",
+            at=now,
+            actor=request.declarer,
+            text=f"Declared as {severity}{' (drill)' if request.drill else ''}",
+            dedupe_key=f"{number}:declared",
+        )
+        await store.ensure_steps(
+            session,
+            incident_number=number,
+            steps=planned_steps(policy, incident),
+            now=now,
+        )
+        await store.set_idempotency_result(
+            session, key=idempotency_key, result=None, incident_number=number
+        )
+        await session.commit()
+    return Declared(number=number, duplicate=False)
+
+
+async def _claimed_number(session: AsyncSession, key: str) -> int:
+    claimed = await store.get_idempotency_key(session, key=key)
+    if claimed is None or claimed.incident_number is None:
+        raise LookupError(f"idempotency key {key} has no incident")
+    return claimed.incident_number
+
+
+def _number(incident: store.Incident) -> int:
+    if incident.number is None:
+        raise RuntimeError("the database did not assign an incident number")
+    return incident.number

@@ -1,0 +1,402 @@
+"""The incident's messages: channel topic, pinned panel, announcement, notes to the declarer.
+
+Pure builders: an :class:`~bot.flows.cards.IncidentCard` in, a topic string or a
+:class:`~bot.flows.cards.RenderedMessage` out. Every block is built with `slack_sdk.models`
+and validated; everything a person typed is escaped and bounded to Slack's limits. All mrkdwn
+text objects are `verbatim`, so Slack does not auto-link `@here`, `#channel` or bare URLs in
+user text; the only control sequences are the ones built here (mentions of validated ids,
+dates, links whose URLs passed :func:`safe_url`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.flows.cards import IncidentCard, RenderedMessage
+from bot.templates.text import ELLIPSIS, safe_mrkdwn, truncate
+
+SECTION_TEXT_LIMIT = 3000
+FIELD_TEXT_LIMIT = 2000
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+TEXT_FALLBACK_LIMIT = 3000
+TOPIC_LIMIT = 250
+CONTEXT_TEXT_LIMIT = 3000
+
+TITLE_LIMIT = 500  # a title in mrkdwn (escaped); the header shows at most 150 anyway
+NAME_LIMIT = 100  # severity, type and role names (policy text)
+ID_LIMIT = 50  # severity ids in text
+ID_MENTION_MAX = 40  # longer "ids" are not Slack ids: shown as text
+URL_LIMIT = 2000
+
+ACK_ACTION = "incident_ack"
+UPDATE_ACTION = "incident_post_update"
+ASSIGN_ACTION = "incident_assign_roles"
+SEVERITY_ACTION = "incident_change_severity"
+RESOLVE_ACTION = "incident_resolve"
+PANEL_ACTIONS = (ACK_ACTION, UPDATE_ACTION, ASSIGN_ACTION, SEVERITY_ACTION, RESOLVE_ACTION)
+PANEL_ACTIONS_BLOCK = "incident_panel_actions"
+
+_USER_ID = re.compile(r"[UWB][A-Z0-9_]+")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9_]+")
+_URL = re.compile(r"https?://[^\s|<>]+", re.IGNORECASE)
+
+STEP_NAMES: Mapping[str, str] = {
+    "create_channel": "channel",
+    "set_topic": "topic",
+    "set_purpose": "purpose",
+    "invite": "invitations",
+    "post_panel": "incident panel",
+    "pin_panel": "pin",
+    "bookmark_runbook": "runbook bookmark",
+    "announce": "announcement",
+    "notify": "notifications",
+    "tell_declarer": "your confirmation",
+}
+_STEP_DONE: Mapping[str, str] = {
+    "create_channel": "created",
+    "set_topic": "set",
+    "set_purpose": "set",
+    "invite": "sent",
+    "post_panel": "posted",
+    "bookmark_runbook": "added",
+    "announce": "posted",
+    "notify": "sent",
+    "tell_declarer": "sent",
+}
+
+# -- small safe pieces, shared with bot/templates/declare.py ------------------------------
+
+
+def is_user_id(value: str | None) -> bool:
+    """Whether `value` looks like a Slack user (or bot) id and may become a mention."""
+    return (
+        value is not None and len(value) <= ID_MENTION_MAX and _USER_ID.fullmatch(value) is not None
+    )
+
+
+def is_channel_id(value: str | None) -> bool:
+    """Whether `value` looks like a Slack channel id and may become a channel link."""
+    return (
+        value is not None
+        and len(value) <= ID_MENTION_MAX
+        and _CHANNEL_ID.fullmatch(value) is not None
+    )
+
+
+def user_mention(user_id: str, *, limit: int = ID_MENTION_MAX) -> str:
+    """`<@U…>` for a real-looking id, otherwise the value escaped as plain words."""
+    return f"<@{user_id}>" if is_user_id(user_id) else safe_mrkdwn(user_id, limit)
+
+
+def channel_mention(channel_id: str, *, limit: int = ID_MENTION_MAX) -> str:
+    """`<#C…>` for a real-looking id, otherwise the value escaped as plain words."""
+    return f"<#{channel_id}>" if is_channel_id(channel_id) else safe_mrkdwn(channel_id, limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it can sit inside `<url|label>` unharmed: http(s), no `|<>` or spaces."""
+    if url is None or len(url) > URL_LIMIT or _URL.fullmatch(url) is None:
+        return None
+    return url
+
+
+def slack_date(moment: datetime) -> str:
+    """Slack's date formatting for a moment, with a UTC fallback for old clients.
+
+    Naive datetimes are taken to be UTC (the store keeps UTC).
+    """
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    epoch = int(utc.timestamp())
+    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def one_line(text: str) -> str:
+    """Whitespace (newlines included) collapsed to single spaces, for one-line places."""
+    return " ".join(text.split())
+
+
+def clip(mrkdwn: str, limit: int) -> str:
+    """Cut already-safe mrkdwn to `limit`, never inside an entity or a `<…>` sequence."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    cut = mrkdwn[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    angle = cut.rfind("<")
+    if angle != -1 and ">" not in cut[angle:]:
+        cut = cut[:angle]
+    return cut + ELLIPSIS
+
+
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """A verbatim mrkdwn text object: Slack adds no links or mentions of its own."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def plain(text: str, limit: int) -> PlainTextObject:
+    return PlainTextObject(text=truncate(text, limit), emoji=True)
+
+
+def to_dicts(blocks: Sequence[Block]) -> tuple[dict[str, object], ...]:
+    out: list[dict[str, object]] = []
+    for block in blocks:
+        block.validate_json()
+        out.append(block.to_dict())
+    return tuple(out)
+
+
+# -- the incident's words ------------------------------------------------------------------
+
+
+def _title(card: IncidentCard, limit: int = TITLE_LIMIT) -> str:
+    return safe_mrkdwn(one_line(card.title), limit)
+
+
+def _severity(card: IncidentCard) -> str:
+    """`*P1* Critical`."""
+    sev_id = safe_mrkdwn(one_line(card.severity_id), ID_LIMIT)
+    name = safe_mrkdwn(one_line(card.severity_name), NAME_LIMIT)
+    return f"*{sev_id}* {name}"
+
+
+def _severity_words(card: IncidentCard) -> str:
+    """`P1 Critical`, for text fallbacks."""
+    sev_id = safe_mrkdwn(one_line(card.severity_id), ID_LIMIT)
+    name = safe_mrkdwn(one_line(card.severity_name), NAME_LIMIT)
+    return f"{sev_id} {name}"
+
+
+def _status(card: IncidentCard) -> str:
+    return safe_mrkdwn(one_line(card.status).capitalize(), 40)
+
+
+def _commander(card: IncidentCard) -> str | None:
+    return None if not card.commander else user_mention(card.commander)
+
+
+def _field(label: str, value: str) -> MarkdownTextObject:
+    return mrkdwn(clip(f"*{label}*\n{value}", FIELD_TEXT_LIMIT))
+
+
+def _role_lines(card: IncidentCard) -> str:
+    """One `Role: <@U>` line per role, bounded to a field; "—" when there are none."""
+    if not card.roles:
+        return "—"
+    budget = FIELD_TEXT_LIMIT - len("*Other roles*\n") - 40
+    lines: list[str] = []
+    used = 0
+    for index, role in enumerate(card.roles):
+        name = safe_mrkdwn(one_line(role.role_name), NAME_LIMIT)
+        holder = user_mention(role.user_id) if role.user_id else "_unassigned_"
+        line = f"{name}: {holder}"
+        if used + len(line) + 1 > budget:
+            lines.append(f"…and {len(card.roles) - index} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
+def _described(heading: str, body: str, *, empty: str) -> str:
+    """`*Heading*\\n<escaped body>` bounded to one section's text."""
+    head = f"*{heading}*\n"
+    text = body.strip()
+    if not text:
+        return head + empty
+    return head + safe_mrkdwn(text, SECTION_TEXT_LIMIT - len(head))
+
+
+def _links(card: IncidentCard) -> list[str]:
+    out: list[str] = []
+    runbook = safe_url(card.runbook)
+    if runbook is not None:
+        out.append(f":book: <{runbook}|Runbook>")
+    source = safe_url(card.source_link)
+    if source is not None:
+        out.append(f":speech_balloon: <{source}|Source message>")
+    if card.private:
+        out.append(":lock: Private incident")
+    return out
+
+
+def _step_name(step: str) -> str:
+    known = STEP_NAMES.get(step)
+    return known if known is not None else safe_mrkdwn(one_line(step.replace("_", " ")), 60)
+
+
+def _join_words(words: Sequence[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+class IncidentTemplates:
+    """The messages the incident flows post (structurally an `IncidentRenderer`)."""
+
+    def topic(self, card: IncidentCard) -> str:
+        """`P1 · Investigating · IC <@U…>`, plus ` · DRILL` and ` · 🔒` when they apply."""
+        commander = _commander(card)
+        parts = [
+            safe_mrkdwn(one_line(card.severity_id), ID_LIMIT),
+            _status(card),
+            f"IC {commander}" if commander else "IC unassigned",
+        ]
+        if card.drill:
+            parts.append("DRILL")
+        if card.private:
+            parts.append("🔒")
+        return clip(" · ".join(parts), TOPIC_LIMIT)
+
+    def panel(self, card: IncidentCard) -> RenderedMessage:
+        """The pinned panel: the incident at a glance and its five buttons."""
+        prefix = "[DRILL] " if card.drill else ""
+        header = HeaderBlock(
+            text=plain(f"{prefix}{card.label} · {one_line(card.title)}", HEADER_LIMIT)
+        )
+        type_name = (
+            safe_mrkdwn(one_line(card.type_name), NAME_LIMIT)
+            if card.type_name
+            else (safe_mrkdwn(one_line(card.type_id), NAME_LIMIT) if card.type_id else "—")
+        )
+        facts = SectionBlock(
+            fields=[
+                _field("Severity", _severity(card)),
+                _field("Status", _status(card)),
+                _field("Type", type_name),
+                _field("Incident Commander", _commander(card) or "_unassigned_"),
+                _field("Other roles", _role_lines(card)),
+                _field("Started", slack_date(card.started_at)),
+                _field("Declared by", user_mention(card.declared_by)),
+            ]
+        )
+        blocks: list[Block] = [
+            header,
+            facts,
+            SectionBlock(
+                text=mrkdwn(_described("Impact", card.description, empty="_No description yet_"))
+            ),
+        ]
+        if card.affected_services.strip():
+            blocks.append(
+                SectionBlock(
+                    text=mrkdwn(_described("Affected services", card.affected_services, empty=""))
+                )
+            )
+        links = _links(card)
+        if links:
+            blocks.append(ContextBlock(elements=[mrkdwn(link) for link in links]))
+        value = str(card.number)
+        buttons = [
+            ButtonElement(
+                text=plain("Acknowledge", BUTTON_TEXT_LIMIT),
+                action_id=ACK_ACTION,
+                value=value,
+                style="primary",
+            ),
+            ButtonElement(
+                text=plain("Post update", BUTTON_TEXT_LIMIT), action_id=UPDATE_ACTION, value=value
+            ),
+            ButtonElement(
+                text=plain("Assign roles", BUTTON_TEXT_LIMIT), action_id=ASSIGN_ACTION, value=value
+            ),
+            ButtonElement(
+                text=plain("Change severity", BUTTON_TEXT_LIMIT),
+                action_id=SEVERITY_ACTION,
+                value=value,
+            ),
+            ButtonElement(
+                text=plain("Resolve", BUTTON_TEXT_LIMIT), action_id=RESOLVE_ACTION, value=value
+            ),
+        ]
+        blocks.append(ActionsBlock(block_id=PANEL_ACTIONS_BLOCK, elements=buttons))
+        text = f"{prefix}{card.label} · {_severity_words(card)} · {_title(card)} ({_status(card)})"
+        return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))
+
+    def announcement(self, card: IncidentCard) -> RenderedMessage:
+        """Posted in the announce channel (or, for drills, in the drill's own channel)."""
+        prefix = "[DRILL] " if card.drill else ""
+        channel = channel_mention(card.channel_id) if card.channel_id else "_being created…_"
+        headline = SectionBlock(
+            text=mrkdwn(f":rotating_light: *{prefix}{card.label} · {_title(card)}*"),
+            fields=[
+                _field("Severity", _severity(card)),
+                _field("Status", _status(card)),
+                _field("Incident Commander", _commander(card) or "_unassigned_"),
+                _field("Channel", channel),
+            ],
+        )
+        blocks: list[Block] = [
+            headline,
+            SectionBlock(
+                text=mrkdwn(_described("Impact", card.description, empty="_No description yet_"))
+            ),
+        ]
+        if card.affected_services.strip():
+            blocks.append(
+                SectionBlock(
+                    text=mrkdwn(_described("Affected services", card.affected_services, empty=""))
+                )
+            )
+        notes: list[str] = []
+        if card.drill:
+            notes.append("*[DRILL]* A practice run, not a real incident.")
+        notes.append(f"Declared by {user_mention(card.declared_by)}")
+        if card.respond_within:
+            notes.append(f"Respond within {safe_mrkdwn(one_line(card.respond_within), 40)}")
+        blocks.append(ContextBlock(elements=[mrkdwn(note) for note in notes]))
+        text = f"🚨 {prefix}{card.label} declared ({_severity_words(card)}): {_title(card)}"
+        return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))
+
+    def declarer_ready(self, card: IncidentCard) -> RenderedMessage:
+        """The direct message to the declarer once the channel exists."""
+        if card.channel_id:
+            where = channel_mention(card.channel_id)
+            rest = (
+                f"Head to {where}: the responders are being invited and the panel is pinned there."
+            )
+        else:
+            rest = "Its channel is still being set up; I'll send you the link when it's there."
+        text = f"{card.label} is declared. {rest}"
+        block = SectionBlock(text=mrkdwn(f"*{card.label}* is declared. {rest}"))
+        return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts([block]))
+
+    def declarer_delayed(
+        self, card: IncidentCard, *, done: tuple[str, ...], pending: Mapping[str, str]
+    ) -> RenderedMessage:
+        """Tell the declarer, in plain words, what is done and what is waiting, and why."""
+        finished = ", ".join(f"{_step_name(step)} {_STEP_DONE.get(step, 'done')}" for step in done)
+        by_reason: dict[str, list[str]] = {}
+        for step, reason in pending.items():
+            words = safe_mrkdwn(one_line(reason), 300) or "not done yet"
+            by_reason.setdefault(words, []).append(_step_name(step))
+        waiting = "; ".join(
+            f"{_join_words(steps)} delayed: {reason}" for reason, steps in by_reason.items()
+        )
+        if pending:
+            ending = "I'll keep retrying and tell you when it's done."
+        else:
+            ending = "Nothing is waiting any more."
+        body = ", ".join(part for part in (finished, waiting) if part) or "setting up"
+        sentence = clip(f"{body}.", TEXT_FALLBACK_LIMIT - 200)
+        text = f"{card.label}: {sentence} {ending}"
+        section = f"*{card.label}*: {sentence} {ending}"
+        if card.channel_id:
+            section += f"\nChannel: {channel_mention(card.channel_id)}"
+        block = SectionBlock(text=mrkdwn(section))
+        return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts([block]))
