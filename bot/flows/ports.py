@@ -9,6 +9,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+PERMANENT_ERRORS = frozenset(
+    {
+        "no_such_subteam",
+        "channel_not_found",
+        "user_not_found",
+        "users_not_found",
+        "is_archived",
+        "not_in_channel",
+        "cannot_dm_bot",
+        "user_is_bot",
+        "user_disabled",
+    }
+)
+
 
 class SlackFailure(Exception):
     """A Web API call that failed after the gateway's quick retries.
@@ -30,6 +44,11 @@ class SlackFailure(Exception):
         self.error = error
         self.status = status
         self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        """Retrying will not help: a policy names something Slack does not have."""
+        return self.error in PERMANENT_ERRORS
 
     @property
     def rate_limited(self) -> bool:

@@ -49,7 +49,6 @@ SECOND_WAVE = (SET_TOPIC, SET_PURPOSE, INVITE, POST_PANEL, BOOKMARK_RUNBOOK, ANN
 THIRD_WAVE = (PIN_PANEL, TELL_DECLARER)
 
 METADATA_EVENT = "warroom_incident"
-PURPOSE_LIMIT = 250
 MAX_NAME_SUFFIX = 50
 LEASE = timedelta(seconds=15)
 HEARTBEAT_SECONDS = 5.0
@@ -357,10 +356,9 @@ class Provisioner:
         )
 
     async def _set_purpose(self, context: StepContext) -> None:
-        purpose = context.incident.title
-        if len(purpose) > PURPOSE_LIMIT:
-            purpose = purpose[: PURPOSE_LIMIT - 1] + "…"
-        await self.slack.set_purpose(channel=self._channel(context), purpose=purpose)
+        await self.slack.set_purpose(
+            channel=self._channel(context), purpose=self.render.purpose(context.card)
+        )
 
     async def _invite(self, context: StepContext) -> dict[str, Any]:
         task = self._responders.get(context.number)
@@ -425,16 +423,16 @@ class Provisioner:
             key = str(target)
             if key in done:
                 continue
-            if target.kind == "channel":
-                await self._notify_channel(context, target, message.text, message.blocks)
-            else:
-                users = (
-                    [target.value]
-                    if target.kind == "user"
-                    else await self.slack.group_members(group=_group_ref(target))
-                )
-                for user in users:
-                    await self.slack.dm(user=user, text=message.text, blocks=message.blocks)
+            try:
+                if target.kind == "channel":
+                    await self._notify_channel(context, target, message.text, message.blocks)
+                else:
+                    for user in await self._users_of(target):
+                        await self.slack.dm(user=user, text=message.text, blocks=message.blocks)
+            except SlackFailure as failure:
+                if not failure.permanent:
+                    raise
+                await self._unreachable(context.number, target, failure)
             done.append(key)
             await self._remember(context, NOTIFY, done=done)
         return {"done": done}
@@ -563,11 +561,34 @@ class Provisioner:
         kind = self.policy.find_incident_type(card.type_id) if card.type_id else None
         users = [card.declared_by, *([card.commander] if card.commander else [])]
         for target in (*(severity.invite if severity else ()), *(kind.invite if kind else ())):
-            if target.kind == "user":
-                users.append(target.value)
-            elif target.kind == "group":
-                users.extend(await self.slack.group_members(group=_group_ref(target)))
+            try:
+                users.extend(await self._users_of(target))
+            except SlackFailure as failure:
+                if not failure.permanent:
+                    raise
+                await self._unreachable(card.number, target, failure)
         return list(dict.fromkeys(users))
+
+    async def _users_of(self, target: Target) -> list[str]:
+        if target.kind == "user":
+            return [target.value]
+        if target.kind == "group":
+            return await self.slack.group_members(group=_group_ref(target))
+        return []
+
+    async def _unreachable(self, number: int, target: Target, failure: SlackFailure) -> None:
+        """A policy target Slack does not know: say so on the timeline, carry on without it."""
+        log.warning("policy_target_unreachable", target=str(target), error=failure.error)
+        async with self.sessions() as session:
+            await store.add_timeline_event(
+                session,
+                incident_number=number,
+                kind="policy_problem",
+                at=self.clock.now(),
+                text=f"Could not reach {target} ({failure.error}); check the policy",
+                dedupe_key=f"{number}:unreachable:{target}",
+            )
+            await session.commit()
 
 
 def _group_ref(target: Target) -> str:

@@ -35,7 +35,7 @@ from bot.templates.incident import (
     one_line,
     plain,
 )
-from bot.templates.text import safe_mrkdwn, truncate
+from bot.templates.text import defuse_plain, safe_mrkdwn, truncate
 
 DECLARE_CALLBACK = "declare_incident"
 
@@ -194,7 +194,7 @@ def declare_modal(form: DeclareForm) -> dict[str, Any]:
             element=PlainTextInputElement(
                 action_id=TITLE_BLOCK,
                 placeholder=plain("What is broken, in a few words", 150),
-                initial_value=truncate(one_line(form.title), HEADER_TITLE_LIMIT)
+                initial_value=truncate(defuse_plain(one_line(form.title)), HEADER_TITLE_LIMIT)
                 if form.title.strip()
                 else None,
             ),
@@ -233,7 +233,7 @@ def declare_modal(form: DeclareForm) -> dict[str, Any]:
                 action_id=DESCRIPTION_BLOCK,
                 multiline=True,
                 placeholder=plain("Who is affected and how; what you have seen so far", 150),
-                initial_value=truncate(form.description, INPUT_TEXT_LIMIT)
+                initial_value=truncate(defuse_plain(form.description), INPUT_TEXT_LIMIT)
                 if form.description.strip()
                 else None,
             ),

@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.flows.cards import IncidentCard, RenderedMessage
-from bot.templates.text import ELLIPSIS, safe_mrkdwn, truncate
+from bot.templates.text import ELLIPSIS, defuse_plain, safe_mrkdwn, truncate
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000
@@ -150,7 +150,7 @@ def mrkdwn(text: str) -> MarkdownTextObject:
 
 
 def plain(text: str, limit: int) -> PlainTextObject:
-    return PlainTextObject(text=truncate(text, limit), emoji=True)
+    return PlainTextObject(text=truncate(defuse_plain(text), limit), emoji=True)
 
 
 def to_dicts(blocks: Sequence[Block]) -> tuple[dict[str, object], ...]:
@@ -262,6 +262,10 @@ class IncidentTemplates:
         if card.private:
             parts.append("🔒")
         return clip(" · ".join(parts), TOPIC_LIMIT)
+
+    def purpose(self, card: IncidentCard) -> str:
+        """The channel purpose: the title, on one line, within Slack's 250 characters."""
+        return truncate(defuse_plain(one_line(card.title)), TOPIC_LIMIT)
 
     def panel(self, card: IncidentCard) -> RenderedMessage:
         """The pinned panel: the incident at a glance and its five buttons."""

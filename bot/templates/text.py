@@ -33,3 +33,10 @@ def safe_mrkdwn(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]  # never leave half an `&amp;` behind
     return cut + ELLIPSIS
+
+
+def defuse_plain(text: str) -> str:
+    """For plain_text and channel purposes: Slack does not parse them, but nothing that looks
+    like `<!channel>` or `<https://x|y>` should leave the bot at all, so the angle brackets
+    become look-alike quotes."""
+    return text.replace("<", "‹").replace(">", "›")

@@ -125,7 +125,11 @@ def explicit_block_checks(block: Any, pointer: str) -> list[str]:
             for i, fld in enumerate(fields):
                 _max_len(_text_of(fld), SECTION_FIELD_MAX, f"{pointer}/fields/{i}/text", out)
     elif kind == "header":
-        _max_len(_text_of(block.get("text")), HEADER_TEXT_MAX, f"{pointer}/text/text", out)
+        text = block.get("text")
+        if isinstance(text, dict) and text.get("type") != "plain_text":
+            # Slack: a header's text is plain_text only (mrkdwn is refused).
+            out.append(_err("must be a plain_text object", f"{pointer}/text"))
+        _max_len(_text_of(text), HEADER_TEXT_MAX, f"{pointer}/text/text", out)
     elif kind == "input":
         for key in ("label", "element"):
             if key not in block:
