@@ -9,6 +9,7 @@ database, so a slow Slack never blocks a worker for minutes and nothing is lost 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ TRANSIENT_ERROR_CODES = frozenset(
 INVITE_BATCH = 100  # conversations.invite takes at most 100 users
 # Wait in place for a 429 only this long; longer waits go back to the caller to reschedule.
 MAX_INLINE_RETRY_AFTER = 3.0
+# A handle missing from the cache is looked up again at most this often (groups change rarely).
+GROUP_CACHE_SECONDS = 60.0
 
 log = get_logger(__name__)
 
@@ -127,6 +130,7 @@ class SlackGateway:
         self.client = client
         self.bot_user_id = ""
         self._group_ids: dict[str, str] = {}
+        self._groups_loaded_at = -GROUP_CACHE_SECONDS
         self._channel_ids: dict[str, str] = {}
 
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
@@ -256,7 +260,8 @@ class SlackGateway:
         if not group.startswith("@"):
             return group
         handle = group[1:]
-        if handle not in self._group_ids:
+        stale = time.monotonic() - self._groups_loaded_at > GROUP_CACHE_SECONDS
+        if handle not in self._group_ids and stale:
             await self._load_groups()
         if handle not in self._group_ids:
             raise SlackFailure("usergroups.list", "no_such_subteam")
@@ -265,6 +270,7 @@ class SlackGateway:
     async def _load_groups(self) -> None:
         data = await self.call("usergroups.list")
         self._group_ids = {str(g["handle"]): str(g["id"]) for g in data.get("usergroups", [])}
+        self._groups_loaded_at = time.monotonic()
 
     # -- messages -------------------------------------------------------------------------------
     async def post(

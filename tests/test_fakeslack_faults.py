@@ -321,3 +321,30 @@ def test_calls_record_arguments_results_and_times(fake: FakeSlack, client: WebCl
     assert ok.wall_started_at > 1_600_000_000
     fake.reset_calls()
     assert fake.calls() == []
+
+
+def test_hold_can_wait_for_a_matching_call(fake: FakeSlack, client: WebClient) -> None:
+    """`hold(method, where=...)` holds only the call whose arguments match."""
+    leadership = fake.channel_id("leadership")
+    hold = fake.hold("chat.postMessage", where=lambda args: args.get("channel") == leadership)
+    client.chat_postMessage(channel=fake.channel_id("incident-response"), text="not held")
+    assert not hold.arrived
+    sender = threading.Thread(
+        target=lambda: client.chat_postMessage(channel=leadership, text="held")
+    )
+    sender.start()
+    assert hold.wait_arrived(5)
+    assert fake.channel("leadership").messages == []
+    hold.release()
+    sender.join(5)
+    assert [m.text for m in fake.channel("leadership").messages] == ["held"]
+
+
+def test_injected_429_carries_retry_after(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("conversations.create", status=429, retry_after=7)
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_create(name="inc-429")
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "7"
+    assert raised.value.response.data == {"ok": False, "error": "ratelimited"}
+    assert client.conversations_create(name="inc-429")["ok"] is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -96,3 +96,44 @@ class IncidentRenderer(Protocol):
     def declarer_delayed(
         self, card: IncidentCard, *, done: tuple[str, ...], pending: Mapping[str, str]
     ) -> RenderedMessage: ...
+
+
+@dataclass(frozen=True)
+class UpdateCard:
+    """One posted status update (`Update #seq`)."""
+
+    seq: int
+    status: str
+    impact: str
+    actions: str
+    next_update_at: datetime | None
+    author: str
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """What `/incident status` shows."""
+
+    card: IncidentCard
+    age: timedelta
+    last_update: UpdateCard | None
+    next_update_due_at: datetime | None
+    open_action_items: tuple[str, ...]
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ListedIncident:
+    """One line of `/incident list`."""
+
+    number: int
+    title: str
+    severity_id: str
+    severity_name: str
+    status: str
+    channel_id: str | None
+    private: bool
+    commander: str | None
+    declared_at: datetime

@@ -1,12 +1,12 @@
 """Provisioning a declared incident in Slack, step by step, durably.
 
-Each step is a row in the database: claimed with a lease, done or failed with a retry time.
-A crash at any point leaves the rows behind and the reconciler (or the next start) finishes
-the job. Steps that post recognise their earlier post by its message metadata, so a post
-whose response was lost is adopted, not repeated.
+Each step is a row in the database: claimed with a lease (renewed while it runs), then done, or
+failed with a retry time. A crash at any point leaves the rows behind and the reconciler (or
+the next start) finishes the job; the steps themselves (`provisioning_steps.py`) recognise
+what an earlier attempt already did, so nothing is created or posted twice.
 
 Critical path, in sequential Slack round trips:
-    1. create the channel (responder groups are expanded at the same time)
+    1. create the channel (responder and notify groups are expanded at the same time)
     2. topic, purpose, invitations, panel, runbook bookmark, announcement, notifications
     3. pin the panel, tell the declarer
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,10 +26,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer
-from bot.flows.naming import incident_channel_name
-from bot.flows.ports import ChannelRef, SlackFailure, SlackPort
+from bot.flows.ports import SlackFailure, SlackPort
+from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepContext
 from bot.flows.snapshot import load_card
-from bot.policy import Policy, Target
+from bot.policy import Policy
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -48,12 +47,26 @@ TELL_DECLARER = "tell_declarer"
 SECOND_WAVE = (SET_TOPIC, SET_PURPOSE, INVITE, POST_PANEL, BOOKMARK_RUNBOOK, ANNOUNCE, NOTIFY)
 THIRD_WAVE = (PIN_PANEL, TELL_DECLARER)
 
-METADATA_EVENT = "warroom_incident"
-MAX_NAME_SUFFIX = 50
 LEASE = timedelta(seconds=15)
 HEARTBEAT_SECONDS = 5.0
 # A pending step younger than this belongs to the request that declared the incident.
 RECONCILE_GRACE = timedelta(seconds=10)
+
+STEP_EVENTS = {
+    CREATE_CHANNEL: "Incident channel created",
+    SET_TOPIC: "Channel topic set",
+    SET_PURPOSE: "Channel purpose set",
+    INVITE: "Responders invited",
+    POST_PANEL: "Incident panel posted",
+    PIN_PANEL: "Incident panel pinned",
+    BOOKMARK_RUNBOOK: "Runbook bookmarked",
+    ANNOUNCE: "Incident announced",
+    NOTIFY: "Stakeholders notified",
+    TELL_DECLARER: "Declarer told where to go",
+}
+
+# Recipients arrive as a task: only the steps that need them wait for the group expansion.
+StepAction = Callable[[StepContext, "asyncio.Task[Recipients]"], Awaitable[dict[str, Any] | None]]
 
 
 def planned_steps(policy: Policy, incident: store.Incident) -> list[str]:
@@ -68,31 +81,17 @@ def planned_steps(policy: Policy, incident: store.Incident) -> list[str]:
     return steps
 
 
+async def _with_recipients(
+    action: Callable[[StepContext, Recipients], Awaitable[dict[str, Any]]],
+    context: StepContext,
+    recipients: asyncio.Task[Recipients],
+) -> dict[str, Any]:
+    return await action(context, await recipients)
+
+
 def backoff(attempts: int) -> timedelta:
     """2 s, 4 s, 8 s … capped at 2 minutes."""
     return timedelta(seconds=min(2 ** max(attempts, 1), 120))
-
-
-@dataclass
-class StepContext:
-    """What a step sees: the incident as stored now, and its own progress."""
-
-    incident: store.Incident
-    card: IncidentCard
-    attempts: int
-    result: dict[str, Any]
-
-    @property
-    def number(self) -> int:
-        return self.card.number
-
-    @property
-    def retrying(self) -> bool:
-        """A previous attempt may have reached Slack even though we never saw its answer."""
-        return self.attempts > 1
-
-
-StepAction = Callable[[StepContext], Awaitable[dict[str, Any] | None]]
 
 
 class Provisioner:
@@ -112,19 +111,22 @@ class Provisioner:
         self.render = render
         self.clock = clock
         self.lease = lease
+        steps = ProvisioningSteps(
+            sessions=sessions, policy=policy, slack=slack, render=render, clock=clock
+        )
+        self.steps = steps
         self._actions: dict[str, StepAction] = {
-            CREATE_CHANNEL: self._create_channel,
-            SET_TOPIC: self._set_topic,
-            SET_PURPOSE: self._set_purpose,
-            INVITE: self._invite,
-            POST_PANEL: self._post_panel,
-            BOOKMARK_RUNBOOK: self._bookmark_runbook,
-            ANNOUNCE: self._announce,
-            NOTIFY: self._notify,
-            PIN_PANEL: self._pin_panel,
-            TELL_DECLARER: self._tell_declarer,
+            CREATE_CHANNEL: lambda c, _r: steps.create_channel(c),
+            SET_TOPIC: lambda c, _r: steps.set_topic(c),
+            SET_PURPOSE: lambda c, _r: steps.set_purpose(c),
+            INVITE: lambda c, r: _with_recipients(steps.invite, c, r),
+            POST_PANEL: lambda c, _r: steps.post_panel(c),
+            BOOKMARK_RUNBOOK: lambda c, _r: steps.bookmark_runbook(c),
+            ANNOUNCE: lambda c, _r: steps.announce(c),
+            NOTIFY: lambda c, r: _with_recipients(steps.notify, c, r),
+            PIN_PANEL: lambda c, _r: steps.pin_panel(c),
+            TELL_DECLARER: lambda c, _r: self._tell_declarer(c),
         }
-        self._responders: dict[int, asyncio.Task[list[str]]] = {}
 
     # -- the job ------------------------------------------------------------------------------
     async def run(self, number: int) -> None:
@@ -133,23 +135,20 @@ class Provisioner:
         card = await self._card(number)
         if card is None:
             return
-        # Expanding responder groups does not need the channel: do it during the create.
-        responders = asyncio.create_task(self._responder_ids(card))
-        self._responders[number] = responders
+        # Expanding groups does not need the channel: do it while the channel is created.
+        recipients = asyncio.create_task(self.steps.recipients(card))
         try:
-            await self._step(number, CREATE_CHANNEL)
+            await self._step(number, CREATE_CHANNEL, recipients)
             if not await self._is_done(number, CREATE_CHANNEL):
                 await self._tell_delay(number)
                 return
-            await asyncio.gather(*(self._step(number, step) for step in SECOND_WAVE))
-            await asyncio.gather(*(self._step(number, step) for step in THIRD_WAVE))
+            await asyncio.gather(*(self._step(number, s, recipients) for s in SECOND_WAVE))
+            await asyncio.gather(*(self._step(number, s, recipients) for s in THIRD_WAVE))
             await self._tell_completion(number)
         finally:
-            if self._responders.get(number) is responders:
-                del self._responders[number]
-            responders.cancel()
-            if responders.done() and not responders.cancelled():
-                responders.exception()  # retrieved: a failure here is the invite step's to report
+            recipients.cancel()
+            if recipients.done() and not recipients.cancelled():
+                recipients.exception()  # a failure there is reported by the step that needed it
 
     async def reconcile(self) -> int:
         """Finish what crashed or failed; returns how many incidents were worked on."""
@@ -172,7 +171,7 @@ class Provisioner:
         return len(numbers)
 
     # -- one step ------------------------------------------------------------------------------
-    async def _step(self, number: int, step: str) -> None:
+    async def _step(self, number: int, step: str, recipients: asyncio.Task[Recipients]) -> None:
         now = self.clock.now()
         async with self.sessions() as session:
             steps = await store.get_steps(session, incident_number=number)
@@ -197,15 +196,14 @@ class Provisioner:
                 attempts=claimed.attempts,
                 result=json.loads(claimed.result) if claimed.result else {},
             )
-            outcome = await self._actions[step](context)
+            outcome = await self._actions[step](context, recipients)
         except SlackFailure as failure:
             await self._failed(number, step, claimed.attempts, failure)
             return
         except Exception as error:
             log.exception("provisioning_step_crashed", step=step)
-            await self._failed(
-                number, step, claimed.attempts, SlackFailure(step, type(error).__name__)
-            )
+            crash = SlackFailure(step, type(error).__name__)
+            await self._failed(number, step, claimed.attempts, crash)
             return
         finally:
             heartbeat.cancel()
@@ -279,202 +277,7 @@ class Provisioner:
         async with self.sessions() as session:
             return await load_card(session, self.policy, number)
 
-    async def _save(self, number: int, **changes: Any) -> None:
-        async with self.sessions() as session:
-            await store.update_incident(
-                session, number=number, expected_version=None, now=self.clock.now(), **changes
-            )
-            await session.commit()
-
-    async def _remember(self, context: StepContext, step: str, **progress: Any) -> None:
-        """Store partial progress before a Slack call, so a retry knows what was intended."""
-        context.result.update(progress)
-        async with self.sessions() as session:
-            await store.record_step_result(
-                session,
-                incident_number=context.number,
-                step=step,
-                now=self.clock.now(),
-                result=json.dumps(context.result),
-            )
-            await session.commit()
-
-    def _metadata(self, number: int, kind: str) -> dict[str, Any]:
-        return {"event_type": METADATA_EVENT, "event_payload": {"incident": number, "kind": kind}}
-
-    # -- the steps -------------------------------------------------------------------------
-    async def _create_channel(self, context: StepContext) -> dict[str, Any]:
-        incident = context.incident
-        if incident.channel_id:
-            return {"channel_id": incident.channel_id}
-        suffix: int | None = context.result.get("suffix")
-        for _ in range(MAX_NAME_SUFFIX):
-            name = incident_channel_name(
-                self.policy,
-                number=context.number,
-                title=incident.title,
-                severity=incident.severity,
-                type_id=incident.type,
-                on=incident.declared_at.date(),
-                suffix=suffix,
-            )
-            if context.retrying and (adopted := await self._ours(name, context)) is not None:
-                return await self._adopt_channel(context, adopted)
-            await self._remember(context, CREATE_CHANNEL, name=name, suffix=suffix)
-            try:
-                created = await self.slack.create_channel(name=name, private=incident.private)
-            except SlackFailure as failure:
-                if failure.error != "name_taken":
-                    raise
-                adopted = await self._ours(name, context)
-                if adopted is not None:
-                    return await self._adopt_channel(context, adopted)
-                suffix = (suffix or 1) + 1
-                continue
-            return await self._adopt_channel(context, created)
-        raise SlackFailure("conversations.create", "name_taken")
-
-    async def _ours(self, name: str, context: StepContext) -> ChannelRef | None:
-        """The channel called `name` if this bot created it for this incident (crash recovery)."""
-        found = await self.slack.find_channel(name=name)
-        if found is None or found.creator != self.slack.bot_user_id:
-            return None
-        declared = context.incident.declared_at.timestamp()
-        if found.created is not None and found.created < declared - 60:
-            return None  # an old channel of the same name, e.g. from a previous database
-        async with self.sessions() as session:
-            owner = await store.get_incident_by_channel(session, channel_id=found.id)
-        return found if owner is None or owner.number == context.number else None
-
-    async def _adopt_channel(self, context: StepContext, channel: ChannelRef) -> dict[str, Any]:
-        await self._save(context.number, channel_id=channel.id, channel_name=channel.name)
-        return {"channel_id": channel.id, "name": channel.name}
-
-    async def _set_topic(self, context: StepContext) -> None:
-        await self.slack.set_topic(
-            channel=self._channel(context), topic=self.render.topic(context.card)
-        )
-
-    async def _set_purpose(self, context: StepContext) -> None:
-        await self.slack.set_purpose(
-            channel=self._channel(context), purpose=self.render.purpose(context.card)
-        )
-
-    async def _invite(self, context: StepContext) -> dict[str, Any]:
-        task = self._responders.get(context.number)
-        users = await task if task is not None else await self._responder_ids(context.card)
-        await self.slack.invite(channel=self._channel(context), users=users)
-        return {"invited": users}
-
-    async def _post_panel(self, context: StepContext) -> dict[str, Any]:
-        channel = self._channel(context)
-        posted = None
-        if context.retrying:
-            posted = await self.slack.find_posted(
-                channel=channel,
-                event_type=METADATA_EVENT,
-                match={"incident": context.number, "kind": "panel"},
-            )
-        if posted is None:
-            panel = self.render.panel(context.card)
-            posted = await self.slack.post(
-                channel=channel,
-                text=panel.text,
-                blocks=panel.blocks,
-                metadata=self._metadata(context.number, "panel"),
-            )
-        await self._save(context.number, panel_ts=posted.ts)
-        return {"ts": posted.ts}
-
-    async def _bookmark_runbook(self, context: StepContext) -> None:
-        if context.card.runbook:
-            await self.slack.add_bookmark(
-                channel=self._channel(context), title="Runbook", link=context.card.runbook
-            )
-
-    async def _announce(self, context: StepContext) -> dict[str, Any]:
-        channel = str(self.policy.announce_channel)
-        posted = None
-        if context.retrying:
-            channel_id = await self.slack.resolve_channel(channel=channel)
-            posted = await self.slack.find_posted(
-                channel=channel_id,
-                event_type=METADATA_EVENT,
-                match={"incident": context.number, "kind": "announcement"},
-            )
-        if posted is None:
-            message = self.render.announcement(context.card)
-            posted = await self.slack.post(
-                channel=channel,
-                text=message.text,
-                blocks=message.blocks,
-                metadata=self._metadata(context.number, "announcement"),
-            )
-        await self._save(
-            context.number, announcement_channel_id=posted.channel, announcement_ts=posted.ts
-        )
-        return {"channel": posted.channel, "ts": posted.ts}
-
-    async def _notify(self, context: StepContext) -> dict[str, Any]:
-        """Severity and type `notify` targets: channels get the announcement, people a DM."""
-        done: list[str] = list(context.result.get("done", []))
-        message = self.render.announcement(context.card)
-        for target in self._notify_targets(context):
-            key = str(target)
-            if key in done:
-                continue
-            try:
-                if target.kind == "channel":
-                    await self._notify_channel(context, target, message.text, message.blocks)
-                else:
-                    for user in await self._users_of(target):
-                        await self.slack.dm(user=user, text=message.text, blocks=message.blocks)
-            except SlackFailure as failure:
-                if not failure.permanent:
-                    raise
-                await self._unreachable(context.number, target, failure)
-            done.append(key)
-            await self._remember(context, NOTIFY, done=done)
-        return {"done": done}
-
-    async def _notify_channel(
-        self, context: StepContext, target: Target, text: str, blocks: Any
-    ) -> None:
-        channel = target.value if target.is_id else "#" + target.value
-        if context.retrying:
-            channel_id = await self.slack.resolve_channel(channel=channel)
-            found = await self.slack.find_posted(
-                channel=channel_id,
-                event_type=METADATA_EVENT,
-                match={"incident": context.number, "kind": "notify"},
-            )
-            if found is not None:
-                return
-        await self.slack.post(
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            metadata=self._metadata(context.number, "notify"),
-        )
-
-    def _notify_targets(self, context: StepContext) -> list[Target]:
-        severity = self.policy.find_severity(context.incident.severity)
-        kind = (
-            self.policy.find_incident_type(context.incident.type) if context.incident.type else None
-        )
-        targets = [*(severity.notify if severity else ()), *(kind.notify if kind else ())]
-        unique: dict[str, Target] = {}
-        for target in targets:
-            if target == self.policy.announce_channel:
-                continue  # already announced there
-            unique.setdefault(str(target), target)
-        return list(unique.values())
-
-    async def _pin_panel(self, context: StepContext) -> None:
-        if context.incident.panel_ts is None:
-            raise SlackFailure("pins.add", "panel_not_posted_yet")
-        await self.slack.pin(channel=self._channel(context), ts=context.incident.panel_ts)
-
+    # -- telling the declarer where to go, and what is late --------------------------------
     async def _tell_declarer(self, context: StepContext) -> None:
         pending = await self._pending(context.number, ignore=THIRD_WAVE)
         if pending:
@@ -486,7 +289,6 @@ class Provisioner:
         )
         await self._note(context.number, "ready")
 
-    # -- telling the declarer what is late -----------------------------------------------------
     async def _pending(self, number: int, *, ignore: tuple[str, ...] = ()) -> dict[str, str]:
         async with self.sessions() as session:
             steps = await store.get_steps(session, incident_number=number)
@@ -548,62 +350,3 @@ class Provisioner:
                 dedupe_key=f"{number}:notice:{what}",
             )
             await session.commit()
-
-    # -- helpers -------------------------------------------------------------------------------
-    def _channel(self, context: StepContext) -> str:
-        if context.incident.channel_id is None:
-            raise SlackFailure("provisioning", "channel_not_created_yet")
-        return context.incident.channel_id
-
-    async def _responder_ids(self, card: IncidentCard) -> list[str]:
-        """Declarer, commander and the severity's and type's responders, groups expanded."""
-        severity = self.policy.find_severity(card.severity_id)
-        kind = self.policy.find_incident_type(card.type_id) if card.type_id else None
-        users = [card.declared_by, *([card.commander] if card.commander else [])]
-        for target in (*(severity.invite if severity else ()), *(kind.invite if kind else ())):
-            try:
-                users.extend(await self._users_of(target))
-            except SlackFailure as failure:
-                if not failure.permanent:
-                    raise
-                await self._unreachable(card.number, target, failure)
-        return list(dict.fromkeys(users))
-
-    async def _users_of(self, target: Target) -> list[str]:
-        if target.kind == "user":
-            return [target.value]
-        if target.kind == "group":
-            return await self.slack.group_members(group=_group_ref(target))
-        return []
-
-    async def _unreachable(self, number: int, target: Target, failure: SlackFailure) -> None:
-        """A policy target Slack does not know: say so on the timeline, carry on without it."""
-        log.warning("policy_target_unreachable", target=str(target), error=failure.error)
-        async with self.sessions() as session:
-            await store.add_timeline_event(
-                session,
-                incident_number=number,
-                kind="policy_problem",
-                at=self.clock.now(),
-                text=f"Could not reach {target} ({failure.error}); check the policy",
-                dedupe_key=f"{number}:unreachable:{target}",
-            )
-            await session.commit()
-
-
-def _group_ref(target: Target) -> str:
-    return target.value if target.is_id else "@" + target.value
-
-
-STEP_EVENTS = {
-    CREATE_CHANNEL: "Incident channel created",
-    SET_TOPIC: "Channel topic set",
-    SET_PURPOSE: "Channel purpose set",
-    INVITE: "Responders invited",
-    POST_PANEL: "Incident panel posted",
-    PIN_PANEL: "Incident panel pinned",
-    BOOKMARK_RUNBOOK: "Runbook bookmarked",
-    ANNOUNCE: "Incident announced",
-    NOTIFY: "Stakeholders notified",
-    TELL_DECLARER: "Declarer told where to go",
-}

@@ -476,3 +476,15 @@ def _element_state(element: Mapping[str, Any], answer: Any) -> dict[str, Any]:
     if kind == "timepicker":
         return {"type": kind, "selected_time": answer if given else element.get("initial_time")}
     raise ValueError(f"fill_modal does not know how to fill a {kind}")
+
+
+def wait_for(predicate: Any, *, timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)

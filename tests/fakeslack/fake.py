@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from tests.fakeslack.h_views import apply_view_ack, close_stack
 from tests.fakeslack.limits import Clock, Fault, Faults, Hold, Holds, RateLimiter
@@ -267,14 +269,17 @@ class FakeSlack:
         error: str | None = "fatal_error",
         status: int = 200,
         hang: float | None = None,
+        retry_after: int = 1,
     ) -> None:
         """The next `n` calls of `method` (or "response_url" / "file_upload"): wait `hang`
         seconds if given; then answer HTTP `status` if not 200, else `ok: false` with `error`;
-        with `error=None` and status 200 the call then proceeds normally (a slow success)."""
-        self._faults.add(method, n, Fault(error, status, hang))
+        with `error=None` and status 200 the call then proceeds normally (a slow success).
+        `status=429` answers like the rate limiter: `ratelimited` with `Retry-After`."""
+        self._faults.add(method, n, Fault(error, status, hang, retry_after))
 
-    def hold(self, method: str) -> Hold:
-        return self._holds.add(method)
+    def hold(self, method: str, where: Callable[[dict[str, Any]], bool] | None = None) -> Hold:
+        """Hold the next call of `method` (whose arguments satisfy `where`, if given)."""
+        return self._holds.add(method, where)
 
     def clear_hold(self, method: str | None = None) -> None:
         self._holds.clear(method)

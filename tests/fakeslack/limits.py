@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 # Requests per minute per method per workspace, by Slack tier. "t5" is Slack's "special"
 # tier: auth.test and chat.getPermalink get a generous 600/min here; chat.postMessage is
@@ -110,6 +111,7 @@ class Fault:
     error: str | None
     status: int
     hang: float | None
+    retry_after: int = 1  # the Retry-After header sent with an injected HTTP 429
 
 
 class Faults:
@@ -134,8 +136,9 @@ class Faults:
 class Hold:
     """Holds the next call of `method` before it changes anything, until `release()`."""
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, where: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self.method = method
+        self.where = where  # hold only a call whose arguments match, e.g. one channel's post
         self.call_index: int | None = None
         self._arrived = threading.Event()
         self._released = threading.Event()
@@ -187,17 +190,21 @@ class Holds:
         self._all: list[Hold] = []
         self._lock = threading.Lock()
 
-    def add(self, method: str) -> Hold:
-        hold = Hold(method)
+    def add(self, method: str, where: Callable[[dict[str, Any]], bool] | None = None) -> Hold:
+        hold = Hold(method, where)
         with self._lock:
             self._pending.setdefault(method, deque()).append(hold)
             self._all.append(hold)
         return hold
 
-    def take(self, method: str) -> Hold | None:
+    def take(self, method: str, args: dict[str, Any] | None = None) -> Hold | None:
         with self._lock:
             queue = self._pending.get(method)
-            return queue.popleft() if queue else None
+            for hold in list(queue or ()):
+                if hold.where is None or hold.where(args or {}):
+                    queue.remove(hold)  # type: ignore[union-attr]
+                    return hold
+            return None
 
     def clear(self, method: str | None = None) -> None:
         """Forget pending holds and release every held call (of `method`, or all)."""

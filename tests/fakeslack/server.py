@@ -143,7 +143,7 @@ class Server:
     async def _before(self, method: str, call: Call) -> Answer | None:
         """Hold, latency and injected faults, common to every route."""
         fake = self.fake
-        hold = fake._holds.take(method)
+        hold = fake._holds.take(method, call.args)
         if hold is not None:
             await hold.block(call.index)
         if fake.latency > 0:
@@ -153,6 +153,9 @@ class Server:
             return None
         if fault.hang:
             await self._sleep(fault.hang)
+        if fault.status == 429:
+            headers = {"Retry-After": str(fault.retry_after)}
+            return 429, {"ok": False, "error": "ratelimited"}, headers
         if fault.status != 200:
             return fault.status, {"ok": False, "error": fault.error or "internal_error"}, {}
         if fault.error:
