@@ -9,8 +9,8 @@ COMMAND = "/incident"
 # `available` flips to True as each feature lands; until then the subcommand says so honestly.
 SUBCOMMANDS: tuple[SubcommandHelp, ...] = (
     SubcommandHelp("help", "help", "Show this list"),
-    SubcommandHelp("declare", "declare [title]", "Declare an incident", available=False),
-    SubcommandHelp("drill", "drill [title]", "Declare a practice incident", available=False),
+    SubcommandHelp("declare", "declare [title]", "Declare an incident"),
+    SubcommandHelp("drill", "drill [title]", "Declare a practice incident"),
     SubcommandHelp("status", "status", "Summary of this incident", available=False),
     SubcommandHelp("list", "list", "Open incidents you can see", available=False),
     SubcommandHelp("ack", "ack", "Acknowledge the incident", available=False),
