@@ -10,6 +10,7 @@ import json
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +23,11 @@ import store
 from bot.clock import SystemClock
 from bot.commands import register_all
 from bot.commands.surface import Surface
+from bot.effects import EffectRunner
+from bot.flows.operations import IncidentOperations
+from bot.flows.ports import SlackFailure
 from bot.flows.provisioning import Provisioner
+from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway, build_web_client
 from bot.logs import bind_request, clear_request, get_logger
 from bot.policy import Policy, load_policy
@@ -101,6 +106,7 @@ def build_http_app(bolt: AsyncApp, services: Services) -> web.Application:
 
 
 RECONCILE_SECONDS = 2
+ARCHIVE_SECONDS = 30
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -115,7 +121,23 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         coalesce=True,
         next_run_time=services.clock.now(),  # at start: finish what a crash left behind
     )
+    scheduler.add_job(
+        partial(archive_due_channels, services),
+        "interval",
+        seconds=ARCHIVE_SECONDS,
+        id="archive_closed_incidents",
+        max_instances=1,
+        coalesce=True,
+    )
     return scheduler
+
+
+async def archive_due_channels(services: Services) -> None:
+    for channel in await services.resolution.claim_due_archives():
+        try:
+            await services.gateway.archive(channel=channel)
+        except SlackFailure as failure:
+            log.error("archive_failed", channel=channel, error=failure.error)
 
 
 async def build_services(settings: Settings, policy: Policy) -> Services:
@@ -127,8 +149,9 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
     sessions = store.session_factory(engine)
     gateway = SlackGateway(client)
     clock = SystemClock()
+    templates = IncidentTemplates()
     provisioner = Provisioner(
-        sessions=sessions, policy=policy, slack=gateway, render=IncidentTemplates(), clock=clock
+        sessions=sessions, policy=policy, slack=gateway, render=templates, clock=clock
     )
     return Services(
         settings=settings,
@@ -138,6 +161,13 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         gateway=gateway,
         clock=clock,
         provisioner=provisioner,
+        operations=IncidentOperations(
+            sessions=sessions, policy=policy, clock=clock, membership=gateway
+        ),
+        resolution=Resolution(sessions=sessions, policy=policy, clock=clock, membership=gateway),
+        effects=EffectRunner(
+            sessions=sessions, policy=policy, gateway=gateway, clock=clock, templates=templates
+        ),
     )
 
 

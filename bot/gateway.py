@@ -221,6 +221,32 @@ class SlackGateway:
             if not cursor:
                 return
 
+    async def is_member(self, *, channel: str, user: str) -> bool:
+        cursor = ""
+        while True:
+            data = await self.call(
+                "conversations.members", channel=channel, limit=1000, cursor=cursor or None
+            )
+            if user in data.get("members", []):
+                return True
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return False
+
+    async def archive(self, *, channel: str) -> None:
+        try:
+            await self.call("conversations.archive", channel=channel)
+        except SlackFailure as failure:
+            if failure.error != "already_archived":
+                raise
+
+    async def unarchive(self, *, channel: str) -> None:
+        try:
+            await self.call("conversations.unarchive", channel=channel)
+        except SlackFailure as failure:
+            if failure.error != "not_archived":
+                raise
+
     async def set_topic(self, *, channel: str, topic: str) -> None:
         await self.call("conversations.setTopic", channel=channel, topic=topic)
 

@@ -8,7 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.effects import EffectRunner
+from bot.flows.operations import IncidentOperations
 from bot.flows.provisioning import Provisioner
+from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway
 from bot.policy import Policy
 from bot.settings import Settings
@@ -23,3 +26,6 @@ class Services:
     gateway: SlackGateway
     clock: Clock
     provisioner: Provisioner
+    operations: IncidentOperations
+    resolution: Resolution
+    effects: EffectRunner

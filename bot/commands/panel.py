@@ -1,34 +1,94 @@
-"""The incident panel's buttons. Acting on them arrives with the run-the-incident features;
-until then each click gets an honest answer instead of silence."""
+"""The incident panel's buttons, and "Take role" from `/incident status`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.commands.common import refused
+from bot.commands.forms import FormNotOpened, open_assign, open_resolve, open_severity, open_update
 from bot.commands.surface import Surface
-from bot.logs import get_logger
+from bot.flows.permissions import Refused
+from bot.logs import bind_request, get_logger
 from bot.services import Services
-from bot.templates.incident import PANEL_ACTIONS
-
-NOT_YET_TEXT = (
-    "That button is not available in this version of warroom yet. "
-    "The incident is declared and its channel is set up; carry on here in the channel."
+from bot.templates import operations as ops
+from bot.templates.incident import (
+    ACK_ACTION,
+    ASSIGN_ACTION,
+    RESOLVE_ACTION,
+    SEVERITY_ACTION,
+    UPDATE_ACTION,
 )
 
 log = get_logger(__name__)
 
+FormOpener = Callable[..., Awaitable[None]]
+FORMS: dict[str, FormOpener] = {
+    UPDATE_ACTION: open_update,
+    ASSIGN_ACTION: open_assign,
+    SEVERITY_ACTION: open_severity,
+    RESOLVE_ACTION: open_resolve,
+}
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str, str]:
+    action = (body.get("actions") or [{}])[0]
+    return str(body["user"]["id"]), str(action.get("value") or "")
+
 
 def register(surface: Surface, services: Services) -> None:
-    for action_id in PANEL_ACTIONS:
+    async def answer(respond: AsyncRespond, text: str) -> None:
+        await respond(replace_original=False, **refused(text))
+
+    @surface.action(ACK_ACTION)
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, value = _clicked(body)
+        if not value.isdigit():
+            return
+        bind_request(incident=int(value))
+        try:
+            effects = await services.operations.acknowledge(int(value), user=user)
+        except Refused as refusal:
+            await answer(respond, str(refusal))
+            return
+        await services.effects.apply(effects)
+
+    for action_id, opener in FORMS.items():
 
         @surface.action(action_id)
-        async def not_yet_available(
-            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+        async def open_form(
+            ack: AsyncAck,
+            body: dict[str, Any],
+            respond: AsyncRespond,
+            opener: FormOpener = opener,
         ) -> None:
             await ack()
-            action = (body.get("actions") or [{}])[0]
-            log.info("panel_action_not_available", action=action.get("action_id"))
-            await respond(response_type="ephemeral", replace_original=False, text=NOT_YET_TEXT)
+            user, value = _clicked(body)
+            if not value.isdigit():
+                return
+            bind_request(incident=int(value))
+            try:
+                await opener(
+                    services, number=int(value), user=user, trigger_id=str(body["trigger_id"])
+                )
+            except (Refused, FormNotOpened) as problem:
+                await answer(respond, str(problem))
+
+    @surface.action(ops.TAKE_ROLE_ACTION)
+    async def take_role(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, value = _clicked(body)
+        number, role_id = ops.parse_take_role_value(value)
+        if number is None or role_id is None:
+            return
+        bind_request(incident=number)
+        try:
+            effects = await services.operations.take_role(number, role_id=role_id, user=user)
+        except Refused as refusal:
+            await answer(respond, str(refusal))
+            return
+        await services.effects.apply(effects)

@@ -128,6 +128,11 @@ def format_elapsed(elapsed: timedelta) -> str:
     return " ".join(parts)
 
 
+def utc_words(moment: datetime) -> str:
+    """`2026-11-23 14:05 UTC`, for text fallbacks (where Slack's date sequences are raw)."""
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def clock_time(moment: datetime) -> str:
     """`14:35 UTC`."""
     return as_utc(moment).strftime("%H:%M UTC")

@@ -27,16 +27,23 @@ from bot.templates.ops_common import (
     rendered,
     status_label,
     user_text,
+    utc_words,
 )
 from bot.templates.text import safe_mrkdwn
 
 ROLE_DESCRIPTION_LIMIT = 2000
 
 
-def _notice(line: str, *, text: str | None = None) -> RenderedMessage:
-    """One section; the fallback is the same line without the leading emoji code."""
-    fallback = text if text is not None else line.split(" ", 1)[-1].replace("*", "")
-    return rendered(fallback, [SectionBlock(text=mrkdwn(clip(line, SECTION_TEXT_LIMIT)))])
+def _notice(line: str, *, when: datetime | None = None, tail: str = "") -> RenderedMessage:
+    """One section: `line`, then Slack's date of `when` and `tail`.
+
+    The fallback is the same words without the emoji code and the bold marks, the date in
+    plain UTC (notifications do not render date sequences).
+    """
+    block = line + (slack_date(when) if when is not None else "") + tail
+    words = line.split(" ", 1)[-1].replace("*", "")
+    fallback = words + (utc_words(when) if when is not None else "") + tail.replace("*", "")
+    return rendered(fallback, [SectionBlock(text=mrkdwn(clip(block, SECTION_TEXT_LIMIT)))])
 
 
 def _label(card: IncidentCard) -> str:
@@ -48,7 +55,7 @@ def acknowledged_message(
 ) -> RenderedMessage:
     """`:eyes: <@U…> acknowledged INC-42` (or `also acknowledged` after the first)."""
     verb = "acknowledged" if first else "also acknowledged"
-    return _notice(f":eyes: {person(by)} {verb} *{_label(card)}* · {slack_date(at)}")
+    return _notice(f":eyes: {person(by)} {verb} *{_label(card)}* · ", when=at)
 
 
 def role_assigned_message(
@@ -79,9 +86,9 @@ def status_changed_message(card: IncidentCard, *, old: str, new: str, by: str) -
 def closed_message(card: IncidentCard, *, by: str, archive_at: datetime | None) -> RenderedMessage:
     """`<@U> closed INC-42`, and when the channel will be archived."""
     line = f":checkered_flag: {person(by)} closed *{_label(card)}*."
-    if archive_at is not None:
-        line += f" This channel will be archived {slack_date(archive_at)}."
-    return _notice(line)
+    if archive_at is None:
+        return _notice(line)
+    return _notice(f"{line} This channel will be archived ", when=archive_at, tail=".")
 
 
 def reopened_message(card: IncidentCard, *, by: str) -> RenderedMessage:

@@ -201,13 +201,12 @@ def _list_blocks(
 
 
 def _fallback(incidents: Sequence[ListedIncident]) -> str:
+    """`INC-42 P1 title; INC-43 P3 title …` for the text fallback (bounded later)."""
     words = "; ".join(
         f"INC-{i.number} {safe_mrkdwn(one_line(i.severity_id), 20)} {title_mrkdwn(i.title, 80)}"
         for i in incidents[:20]
     )
-    count = len(incidents)
-    noun = "open incident" if count == 1 else "open incidents"
-    return f"{count} {noun}: {words}" + (" …" if count > 20 else "")
+    return words + (" …" if len(incidents) > 20 else "")
 
 
 def incident_list(incidents: Sequence[ListedIncident], *, now: datetime) -> RenderedMessage:
@@ -215,7 +214,9 @@ def incident_list(incidents: Sequence[ListedIncident], *, now: datetime) -> Rend
     if not incidents:
         return rendered(NO_INCIDENTS, [SectionBlock(text=mrkdwn(NO_INCIDENTS))])
     blocks = _list_blocks(incidents, now, MESSAGE_BLOCKS_LIMIT)
-    return rendered(_fallback(incidents), blocks)
+    count = len(incidents)
+    noun = "open incident" if count == 1 else "open incidents"
+    return rendered(f"{count} {noun}: {_fallback(incidents)}", blocks)
 
 
 def not_in_incident_channel(

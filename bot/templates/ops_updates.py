@@ -113,7 +113,7 @@ def severity_changed_message(
         SectionBlock(text=mrkdwn(line)),
         ContextBlock(elements=[mrkdwn(headline(card))]),
     ]
-    text = f"{card.label} severity {verb} from {old_words} to {new_words} · {headline(card)}"
+    text = f"{headline(card)}: severity {verb} from {old_words} to {new_words} by {person(by)}"
     return rendered(text, blocks)
 
 

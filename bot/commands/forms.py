@@ -1,0 +1,95 @@
+"""Opening the incident modals, from a subcommand or a panel button alike.
+
+Permission is checked before a form opens (nobody fills a form only to be refused) and again
+when it is submitted.
+"""
+
+from __future__ import annotations
+
+from bot.commands.common import card
+from bot.flows.cards import Choice, RoleLine
+from bot.flows.lifecycle import WORKING, Status, legal_next
+from bot.flows.permissions import Refused
+from bot.flows.ports import SlackFailure
+from bot.logs import get_logger
+from bot.policy import PermissionAction
+from bot.services import Services
+from bot.templates import operations as ops
+
+log = get_logger(__name__)
+
+
+class FormNotOpened(Exception):
+    """Slack would not open the form (expired trigger); `str()` is for the user."""
+
+
+async def _open(services: Services, trigger_id: str, view: dict[str, object]) -> None:
+    try:
+        await services.gateway.open_view(trigger_id=trigger_id, view=view)
+    except SlackFailure as failure:
+        log.warning("form_not_opened", error=failure.error)
+        raise FormNotOpened(
+            "Slack did not let me open the form in time. Please try again."
+        ) from failure
+
+
+async def _allowed(services: Services, number: int, user: str, action: PermissionAction) -> None:
+    incident = await services.operations.incident(number)
+    await services.operations.authorize(incident, user, action)
+
+
+async def open_update(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+    await _allowed(services, number, user, "update")
+    incident = await services.operations.incident(number)
+    current = Status(incident.status)
+    if current not in (Status.TRIAGE, *WORKING):
+        raise Refused(
+            f"INC-{number} is {current.value}: updates are for open incidents. "
+            "`/incident reopen` brings it back."
+        )
+    choices = [current, *(s for s in legal_next(current) if s in WORKING)]
+    severity = services.policy.find_severity(incident.severity)
+    cadence = severity.update_every if severity is not None else None
+    view = ops.update_modal(
+        card=await card(services, number),
+        legal_statuses=[(s.value, s.label) for s in choices],
+        default_next_minutes=int(cadence.total_seconds() // 60) if cadence else None,
+        share_default=services.policy.share_updates,
+        can_share=not incident.private and not incident.drill,
+    )
+    await _open(services, trigger_id, view)
+
+
+async def open_resolve(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+    await _allowed(services, number, user, "resolve")
+    incident = await services.operations.incident(number)
+    if incident.status == Status.RESOLVED.value:
+        raise Refused(f"INC-{number} is already resolved.")
+    if Status(incident.status) not in (Status.TRIAGE, *WORKING):
+        raise Refused(
+            f"INC-{number} is {incident.status}: it cannot move to resolved. "
+            "`/incident reopen` first."
+        )
+    await _open(services, trigger_id, ops.resolve_modal(card=await card(services, number)))
+
+
+async def open_assign(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+    await _allowed(services, number, user, "assign")
+    incident_card = await card(services, number)
+    lead = services.policy.lead_role
+    roles = [RoleLine(lead.id, lead.name, incident_card.commander), *incident_card.roles]
+    await _open(services, trigger_id, ops.assign_modal(card=incident_card, roles=roles))
+
+
+async def open_severity(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+    await _allowed(services, number, user, "severity")
+    choices = [Choice(value=s.id, label=f"{s.id} · {s.name}") for s in services.policy.severities]
+    view = ops.severity_modal(card=await card(services, number), severities=choices)
+    await _open(services, trigger_id, view)
+
+
+async def open_close_confirmation(
+    services: Services, *, number: int, trigger_id: str, open_items: tuple[str, ...]
+) -> None:
+    view = ops.close_confirm_modal(card=await card(services, number), open_items=open_items)
+    await _open(services, trigger_id, view)

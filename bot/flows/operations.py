@@ -1,0 +1,251 @@
+"""Running an incident: acknowledge, roles, status updates, severity.
+
+Every operation has the same shape, read top to bottom: load the incident → check who may
+(permissions.py) → check the state machine (lifecycle.py) → write the change with
+compare-and-set and record the timeline (changes.py) → return the effects for Slack
+(effects.py). A repeated request (double click, retried delivery) finds its idempotency key
+or the state already changed, and changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import store
+from bot.flows.changes import FINISHED, IncidentFlow, label
+from bot.flows.effects import (
+    Acknowledged,
+    Effect,
+    Refresh,
+    RoleAssigned,
+    SeverityChanged,
+    UpdatePosted,
+)
+from bot.flows.lifecycle import Status
+from bot.flows.permissions import Refused
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    status: str
+    impact: str
+    actions: str
+    next_in: timedelta | None
+    share: bool
+
+
+class IncidentOperations(IncidentFlow):
+    # -- acknowledge ---------------------------------------------------------------------------
+    async def acknowledge(self, number: int, *, user: str) -> list[Effect]:
+        """First acknowledgement wins and stops the escalation chain; later ones are noted."""
+        incident = await self.incident(number)
+        await self.authorize(incident, user, "ack")
+        now = self.clock.now()
+
+        async def decide(current: store.Incident) -> dict[str, Any] | None:
+            if current.acknowledged_at is not None:
+                return None
+            return {"acknowledged_at": now, "acknowledged_by": user, "next_escalation_at": None}
+
+        async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
+            await self._event(session, number, "acknowledged", "Acknowledged", user)
+
+        if await self._change(number, decide, record) is not None:
+            return [Acknowledged(number, by=user, at=now, first=True), Refresh(number)]
+        first = await self.incident(number)
+        if first.acknowledged_by == user:
+            return []  # the same person again (double click): nothing new
+        async with self.sessions() as session:
+            noted = await store.add_timeline_event(
+                session,
+                incident_number=number,
+                kind="acknowledged_again",
+                at=now,
+                actor=user,
+                text="Also acknowledged",
+                dedupe_key=f"{number}:ack:{user}",
+            )
+            await session.commit()
+        return [Acknowledged(number, by=user, at=now, first=False)] if noted else []
+
+    # -- roles ---------------------------------------------------------------------------------
+    async def assign_roles(
+        self, number: int, *, assignments: Mapping[str, str], by: str
+    ) -> list[Effect]:
+        """Give each role id its user; the previous holder's assignment is ended, not lost."""
+        incident = await self.incident(number)
+        await self.authorize(incident, by, "assign")
+        return await self._assign(number, assignments=assignments, by=by)
+
+    async def _assign(
+        self, number: int, *, assignments: Mapping[str, str], by: str
+    ) -> list[Effect]:
+        effects: list[Effect] = []
+        lead = self.policy.lead_role.id
+        async with self.sessions() as session:
+            holders = await store.current_roles(session, incident_number=number)
+            for role_id, user in assignments.items():
+                role = self.policy.find_role(role_id)
+                if role is None:
+                    raise Refused(self.unknown_role_text(role_id))
+                if holders.get(role.id) == user:
+                    continue  # already theirs (or a double submit): nothing changes
+                _new, previous = await store.assign_role(
+                    session,
+                    incident_number=number,
+                    role=role.id,
+                    user_id=user,
+                    assigned_by=by,
+                    now=self.clock.now(),
+                )
+                await self._event(session, number, "role_assigned", f"{role.name}: <@{user}>", by)
+                effects.append(
+                    RoleAssigned(
+                        number,
+                        role_id=role.id,
+                        user=user,
+                        previous=previous.user_id if previous else None,
+                        by=by,
+                    )
+                )
+            await session.commit()
+        if effects:
+            topic = any(isinstance(e, RoleAssigned) and e.role_id == lead for e in effects)
+            effects.append(Refresh(number, topic=topic))
+        return effects
+
+    async def take_role(self, number: int, *, role_id: str, user: str) -> list[Effect]:
+        """Taking a vacant role needs only to be allowed to post updates (a responder);
+        taking one somebody holds is an assignment and needs the `assign` permission."""
+        incident = await self.incident(number)
+        role = self.policy.find_role(role_id)
+        if role is None:
+            raise Refused(self.unknown_role_text(role_id))
+        async with self.sessions() as session:
+            holders = await store.current_roles(session, incident_number=number)
+        if holders.get(role.id) == user:
+            return []
+        vacant = holders.get(role.id) is None
+        await self.authorize(incident, user, "update" if vacant else "assign")
+        return await self._assign(number, assignments={role.id: user}, by=user)
+
+    def unknown_role_text(self, given: str) -> str:
+        roles = ", ".join(f"`{r.id}` ({r.name})" for r in self.policy.roles)
+        return f"Unknown role `{given}`. Roles: {roles}."
+
+    # -- status updates ------------------------------------------------------------------------
+    async def post_update(
+        self, number: int, *, by: str, request: UpdateRequest, key: str
+    ) -> list[Effect]:
+        """Store the update (and any status change) once per submission `key`."""
+        incident = await self.incident(number)
+        await self.authorize(incident, by, "update")
+        target = _status(request.status, number)
+        now = self.clock.now()
+        cadence = self._cadence(incident.severity)
+        next_in = request.next_in if request.next_in is not None else cadence
+        share = request.share and not incident.private and not incident.drill
+        seq = 0
+
+        async def decide(current: store.Incident) -> dict[str, Any] | None:
+            changes: dict[str, Any] = {"update_count": current.update_count + 1}
+            if target.value != current.status:
+                changes |= self._transition(current, target)
+            if target not in FINISHED:
+                changes["next_update_due_at"] = now + next_in if next_in else None
+                changes["reminder_sent_for"] = None
+            return changes
+
+        async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
+            nonlocal seq
+            if not await store.claim_idempotency_key(
+                session, key=key, now=now, incident_number=number
+            ):
+                raise _Duplicate
+            update = await store.add_status_update(
+                session,
+                incident_number=number,
+                status=target.value,
+                impact=request.impact,
+                actions=request.actions,
+                next_update_at=now + next_in if next_in else None,
+                author=by,
+                now=now,
+                shared=share,
+            )
+            seq = update.seq
+            await self._event(session, number, "status_update", f"Update #{seq}", by)
+            if before.status != target.value:
+                text = f"Status {before.status} → {target.value}"
+                await self._event(session, number, "status_changed", text, by)
+
+        try:
+            changed = await self._change(number, decide, record)
+        except _Duplicate:
+            return []
+        if changed is None:
+            return []
+        before, _after = changed
+        topic = before.status != target.value
+        return [UpdatePosted(number, seq=seq, share=share), Refresh(number, topic=topic)]
+
+    # -- severity ------------------------------------------------------------------------------
+    async def change_severity(self, number: int, *, new: str, by: str) -> list[Effect]:
+        incident = await self.incident(number)
+        await self.authorize(incident, by, "severity")
+        severity = self.policy.find_severity(new)
+        if severity is None:
+            known = ", ".join(self.policy.severity_ids)
+            raise Refused(f"Unknown severity `{new}`. Severities: {known}.")
+        if Status(incident.status) in (Status.CLOSED, Status.DECLINED):
+            raise Refused(f"{label(number)} is {incident.status}; reopen it first.")
+        now = self.clock.now()
+
+        async def decide(current: store.Incident) -> dict[str, Any] | None:
+            if current.severity == severity.id:
+                return None
+            changes: dict[str, Any] = {"severity": severity.id}
+            if Status(current.status) not in (Status.RESOLVED,):
+                cadence = severity.update_every
+                changes["next_update_due_at"] = now + cadence if cadence else None
+            if current.acknowledged_at is None:
+                changes["next_escalation_at"] = self._next_escalation(current, severity.id)
+            return changes
+
+        async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
+            text = f"Severity {before.severity} → {severity.id}"
+            await self._event(session, number, "severity_changed", text, by)
+
+        changed = await self._change(number, decide, record)
+        if changed is None:
+            return []
+        before, _after = changed
+        upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
+        return [
+            SeverityChanged(number, old=before.severity, new=severity.id, by=by, upgrade=upgrade),
+            Refresh(number, topic=True),
+        ]
+
+    def _next_escalation(self, incident: store.Incident, severity_id: str) -> datetime | None:
+        severity = self.policy.find_severity(severity_id)
+        if severity is None:
+            return None
+        steps = severity.escalation[incident.escalation_level :]
+        return incident.declared_at + steps[0].after if steps else None
+
+
+class _Duplicate(Exception):
+    """This submission was already applied (its idempotency key exists)."""
+
+
+def _status(value: str, number: int) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        known = ", ".join(s.value for s in Status)
+        raise Refused(f"Unknown status `{value}` for {label(number)}. Statuses: {known}.") from None

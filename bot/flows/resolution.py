@@ -1,0 +1,161 @@
+"""Ending an incident: resolve, close (with confirmation when action items are open), reopen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import store
+from bot.flows.changes import IncidentFlow, label, refuse_transition
+from bot.flows.effects import Closed, Effect, Refresh, Reopened, Resolved
+from bot.flows.lifecycle import Status, can_move
+from bot.flows.permissions import Refused
+
+
+@dataclass(frozen=True)
+class CloseNeedsConfirmation:
+    open_items: tuple[str, ...]
+
+
+class Resolution(IncidentFlow):
+    # -- resolve, close, reopen -----------------------------------------------------------------
+    async def resolve(
+        self,
+        number: int,
+        *,
+        by: str,
+        summary: str,
+        root_cause: str | None,
+        impact_ended_at: datetime | None,
+    ) -> list[Effect]:
+        incident = await self.incident(number)
+        await self.authorize(incident, by, "resolve")
+        now = self.clock.now()
+        ended = min(impact_ended_at or now, now)
+        severity = self.policy.find_severity(incident.severity)
+        rule = severity.postmortem if severity is not None else None
+        due = now + rule.due if rule is not None and rule.required and rule.due else None
+
+        async def decide(current: store.Incident) -> dict[str, Any] | None:
+            if current.status == Status.RESOLVED.value:
+                return None  # a double click: resolved once is enough
+            changes = self._transition(current, Status.RESOLVED)
+            return changes | {
+                "resolved_at": now,
+                "resolution_summary": summary,
+                "root_cause": root_cause or None,
+                "impact_ended_at": ended,
+                "postmortem_due_at": due,
+            }
+
+        async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
+            await self._event(session, number, "resolved", f"Resolved: {summary}", by)
+
+        changed = await self._change(number, decide, record)
+        if changed is None:
+            return []
+        _before, after = changed
+        duration = now - (after.started_at or after.declared_at)
+        return [
+            Resolved(
+                number,
+                by=by,
+                summary=summary,
+                root_cause=root_cause or None,
+                duration=duration,
+                postmortem_due_at=due,
+            ),
+            Refresh(number, topic=True),
+        ]
+
+    async def close(
+        self, number: int, *, by: str, confirmed: bool = False
+    ) -> list[Effect] | CloseNeedsConfirmation:
+        incident = await self.incident(number)
+        await self.authorize(incident, by, "close")
+        if incident.status == Status.CLOSED.value:
+            return []
+        if not can_move(Status(incident.status), Status.CLOSED):
+            raise refuse_transition(number, Status(incident.status), Status.CLOSED)
+        if not confirmed:
+            async with self.sessions() as session:
+                items = await store.list_action_items(
+                    session, incident_number=number, include_done=False
+                )
+            if items:
+                return CloseNeedsConfirmation(tuple(item.text for item in items))
+        now = self.clock.now()
+        after_close = self.policy.archive_after
+        archive_at = now + after_close if after_close else None
+
+        async def decide(current: store.Incident) -> dict[str, Any] | None:
+            if current.status == Status.CLOSED.value:
+                return None
+            return self._transition(current, Status.CLOSED) | {"archive_at": archive_at}
+
+        async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
+            await self._event(session, number, "closed", "Closed", by)
+
+        if await self._change(number, decide, record) is None:
+            return []
+        return [Closed(number, by=by, archive_at=archive_at), Refresh(number, topic=True)]
+
+    async def reopen(self, number: int, *, by: str) -> list[Effect]:
+        incident = await self.incident(number)
+        await self.authorize(incident, by, "resolve")
+        current = Status(incident.status)
+        if current not in (Status.RESOLVED, Status.CLOSED):
+            raise Refused(
+                f"{label(number)} is {current.value}: only a resolved or closed incident "
+                "can be reopened."
+            )
+        now = self.clock.now()
+        cadence = self._cadence(incident.severity)
+
+        async def decide(current: store.Incident) -> dict[str, Any] | None:
+            if Status(current.status) not in (Status.RESOLVED, Status.CLOSED):
+                return None
+            changes = self._transition(current, Status.INVESTIGATING)
+            return changes | {
+                "resolved_at": None,
+                "closed_at": None,
+                "archive_at": None,
+                "next_update_due_at": now + cadence if cadence else None,
+            }
+
+        async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
+            await self._event(session, number, "reopened", f"Reopened from {before.status}", by)
+
+        if await self._change(number, decide, record) is None:
+            return []
+        return [Reopened(number, by=by), Refresh(number, topic=True)]
+
+    async def claim_due_archives(self) -> list[str]:
+        """Closed incidents whose `archive_at` has come: claimed once (compare-and-set clears
+        it), so one replica archives each channel. Returns the channels to archive."""
+        now = self.clock.now()
+        async with self.sessions() as session:
+            closed = await store.list_incidents(session, statuses=[Status.CLOSED.value])
+        channels: list[str] = []
+        for incident in closed:
+            if incident.archive_at is None or incident.archive_at > now:
+                continue
+            if incident.number is None or incident.channel_id is None:
+                continue
+            async with self.sessions() as session:
+                claimed = await store.update_incident(
+                    session,
+                    number=incident.number,
+                    expected_version=incident.version,
+                    now=now,
+                    archive_at=None,
+                )
+                if claimed is None:
+                    continue
+                await self._event(session, incident.number, "archived", "Channel archived", None)
+                await session.commit()
+            channels.append(incident.channel_id)
+        return channels
