@@ -57,15 +57,9 @@ def register(surface: Surface, services: Services) -> None:
             return
         await services.effects.apply(effects)
 
-    for action_id, opener in FORMS.items():
-
+    def form_button(action_id: str, opener: FormOpener) -> None:
         @surface.action(action_id)
-        async def open_form(
-            ack: AsyncAck,
-            body: dict[str, Any],
-            respond: AsyncRespond,
-            opener: FormOpener = opener,
-        ) -> None:
+        async def open_form(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
             user, value = _clicked(body)
             if not value.isdigit():
@@ -77,6 +71,9 @@ def register(surface: Surface, services: Services) -> None:
                 )
             except (Refused, FormNotOpened) as problem:
                 await answer(respond, str(problem))
+
+    for action_id, opener in FORMS.items():
+        form_button(action_id, opener)
 
     @surface.action(ops.TAKE_ROLE_ACTION)
     async def take_role(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -96,6 +96,8 @@ class IncidentFlow:
                 changes = await decide(before)
                 if changes is None:
                     return None
+                # The update refreshes the session's copy in place: keep what it was before.
+                before = store.Incident.model_validate(before.model_dump())
                 after = await store.update_incident(
                     session,
                     number=number,

@@ -32,6 +32,8 @@ def warroom(fake: FakeSlack, tmp_path: Path) -> Iterator[WarroomServer]:
         yield server
     finally:
         server.stop()
+        # Shown by pytest only when the test failed: the bot's own account of what happened.
+        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
 
 
 @pytest.fixture
