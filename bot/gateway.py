@@ -163,11 +163,17 @@ class SlackGateway:
         )
 
     async def warm_up(self) -> None:
-        """Fill the group cache at start-up, so a declaration never waits on usergroups.list."""
+        """Fill the group and channel caches at start-up, so a declaration never waits on
+        usergroups.list or conversations.list (they are not on its critical path)."""
         try:
             await self._load_groups()
         except SlackFailure as failure:
             log.warning("group_cache_not_warmed", error=failure.error)
+        try:
+            async for found in self._channels():
+                self._channel_ids[str(found["name"])] = str(found["id"])
+        except SlackFailure as failure:
+            log.warning("channel_cache_not_warmed", error=failure.error)
 
     async def open_view(self, *, trigger_id: str, view: Mapping[str, Any]) -> str:
         data = await self.call("views.open", trigger_id=trigger_id, view=dict(view))
@@ -309,6 +315,8 @@ class SlackGateway:
         thread_ts: str | None = None,
         reply_broadcast: bool = False,
     ) -> PostedMessage:
+        if channel.startswith("#") and channel[1:] in self._channel_ids:
+            channel = self._channel_ids[channel[1:]]  # names work too, ids never change
         args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
         if blocks is not None:
             args["blocks"] = list(blocks)

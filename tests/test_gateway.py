@@ -92,7 +92,7 @@ async def test_group_members_and_unknown_groups(fake: FakeSlack, gateway: SlackG
     assert sorted(await gateway.group_members(group="@oncall")) == ["U_BOB", "U_CAROL"]
     with pytest.raises(SlackFailure) as failure:
         await gateway.group_members(group="@nobody")
-    assert failure.value.permanent
+    assert not failure.value.transient  # retrying will not make the group exist
 
 
 async def test_find_posted_recognises_metadata(fake: FakeSlack, gateway: SlackGateway) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
-from bot.flows.changes import FINISHED, IncidentFlow, label
+from bot.flows.changes import FINISHED, IncidentFlow, label, refuse_transition
 from bot.flows.effects import (
     Acknowledged,
     Effect,
@@ -26,7 +26,7 @@ from bot.flows.effects import (
     SeverityChanged,
     UpdatePosted,
 )
-from bot.flows.lifecycle import Status
+from bot.flows.lifecycle import WORKING, Status, can_move
 from bot.flows.permissions import Refused
 
 
@@ -153,12 +153,12 @@ class IncidentOperations(IncidentFlow):
         seq = 0
 
         async def decide(current: store.Incident) -> dict[str, Any] | None:
+            self._check_update_move(current, target)
             changes: dict[str, Any] = {"update_count": current.update_count + 1}
             if target.value != current.status:
                 changes |= self._transition(current, target)
-            if target not in FINISHED:
-                changes["next_update_due_at"] = now + next_in if next_in else None
-                changes["reminder_sent_for"] = None
+            changes["next_update_due_at"] = now + next_in if next_in else None
+            changes["reminder_sent_for"] = None
             return changes
 
         async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
@@ -193,6 +193,24 @@ class IncidentOperations(IncidentFlow):
         before, _after = changed
         topic = before.status != target.value
         return [UpdatePosted(number, seq=seq, share=share), Refresh(number, topic=topic)]
+
+    def _check_update_move(self, incident: store.Incident, target: Status) -> None:
+        """Updates move an open incident between the working statuses; resolving, closing and
+        reopening have their own flows, with their own permissions and records."""
+        current = Status(incident.status)
+        number = incident.number or 0
+        if current in FINISHED:
+            if not can_move(current, target):
+                raise refuse_transition(number, current, target)
+            raise Refused(
+                f"{label(number)} is {current.value}: `/incident reopen` brings it back to "
+                f"{target.value} first."
+            )
+        if target not in WORKING:
+            command = "resolve" if target == Status.RESOLVED else "close"
+            if not can_move(current, target):
+                raise refuse_transition(number, current, target)
+            raise Refused(f"To {command} {label(number)}, use `/incident {command}`.")
 
     # -- severity ------------------------------------------------------------------------------
     async def change_severity(self, number: int, *, new: str, by: str) -> list[Effect]:

@@ -9,17 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-PERMANENT_ERRORS = frozenset(
+TRANSIENT_ERRORS = frozenset(
     {
-        "no_such_subteam",
-        "channel_not_found",
-        "user_not_found",
-        "users_not_found",
-        "is_archived",
-        "not_in_channel",
-        "cannot_dm_bot",
-        "user_is_bot",
-        "user_disabled",
+        "fatal_error",
+        "internal_error",
+        "service_unavailable",
+        "request_timeout",
+        "unreachable",
+        "ratelimited",
     }
 )
 
@@ -46,9 +43,13 @@ class SlackFailure(Exception):
         self.retry_after = retry_after
 
     @property
-    def permanent(self) -> bool:
-        """Retrying will not help: a policy names something Slack does not have."""
-        return self.error in PERMANENT_ERRORS
+    def transient(self) -> bool:
+        """Worth retrying later: rate limits, Slack's own trouble, an unreachable Slack."""
+        return (
+            self.rate_limited
+            or (self.status is not None and self.status >= 500)
+            or self.error in TRANSIENT_ERRORS
+        )
 
     @property
     def rate_limited(self) -> bool:

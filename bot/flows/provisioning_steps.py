@@ -111,8 +111,8 @@ class ProvisioningSteps:
                 group=target.value if target.is_id else "@" + target.value
             )
         except SlackFailure as failure:
-            if not failure.permanent:
-                raise
+            if failure.transient:
+                raise  # retried with the step
             await self._unreachable(number, target, failure)
             return []
 
@@ -257,7 +257,7 @@ class ProvisioningSteps:
         outcomes = await asyncio.gather(*jobs.values(), return_exceptions=True)
         failure: BaseException | None = None
         for key, outcome in zip(jobs, outcomes, strict=True):
-            if isinstance(outcome, SlackFailure) and outcome.permanent:
+            if isinstance(outcome, SlackFailure) and not outcome.transient:
                 target = Target.parse(key)
                 await self._unreachable(context.number, target, outcome)
             elif isinstance(outcome, BaseException):

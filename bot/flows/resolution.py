@@ -49,6 +49,7 @@ class Resolution(IncidentFlow):
                 "root_cause": root_cause or None,
                 "impact_ended_at": ended,
                 "postmortem_due_at": due,
+                "next_escalation_at": None,  # nobody is paged about a resolved incident
             }
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
@@ -123,6 +124,12 @@ class Resolution(IncidentFlow):
                 "resolved_at": None,
                 "closed_at": None,
                 "archive_at": None,
+                # The resolution was premature; the next one sets these again. The timeline
+                # keeps what was said.
+                "postmortem_due_at": None,
+                "impact_ended_at": None,
+                "resolution_summary": None,
+                "root_cause": None,
                 "next_update_due_at": now + cadence if cadence else None,
             }
 

@@ -1,0 +1,139 @@
+"""Read-only questions: visible open incidents, the status summary, channel lookups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import store
+from bot.flows.cards import ListedIncident, UpdateCard
+from bot.flows.operations import UpdateRequest
+from bot.flows.queries import (
+    incident_in_channel,
+    is_incident_channel,
+    status_summary,
+    visible_open_incidents,
+)
+from tests.flows.conftest import DECLARER, NOW, OUTSIDER, RESPONDER, Flows
+
+
+async def listed(flows: Flows, user: str) -> list[ListedIncident]:
+    return await visible_open_incidents(flows.sessions, flows.policy, flows.membership, user=user)
+
+
+async def test_private_incidents_only_for_members_most_severe_first(flows: Flows) -> None:
+    minor = await flows.declare("Typo on pricing page", severity="P3")
+    breach = await flows.declare(
+        "Leaked keys", severity=None, type_id="security", declarer="U_SEC", members=()
+    )
+    slow = await flows.declare("Slow search", severity="P2", commander="U_BOSS")
+    done = await flows.declare("Old thing", severity="P1")
+    await flows.resolution.resolve(
+        done, by=DECLARER, summary="Fixed", root_cause=None, impact_ended_at=None
+    )
+
+    assert [i.number for i in await listed(flows, OUTSIDER)] == [slow, minor]
+    assert [i.number for i in await listed(flows, RESPONDER)] == [slow, minor]
+    everything = await listed(flows, "U_SEC")
+    assert [i.number for i in everything] == [breach, slow, minor]
+    assert everything[0] == ListedIncident(
+        number=breach,
+        title="Leaked keys",
+        severity_id="P1",
+        severity_name="Critical",
+        status="investigating",
+        channel_id=f"C_INC{breach}",
+        private=True,
+        commander="U_SEC",
+        declared_at=NOW,
+    )
+    assert everything[1].commander == "U_BOSS"
+    assert everything[2].severity_name == "Medium"
+
+
+async def test_a_private_incident_without_a_channel_is_hidden(flows: Flows) -> None:
+    n = await flows.declare("Quiet", private=True)
+    await flows.set_fields(n, channel_id=None)
+    assert await listed(flows, DECLARER) == []
+
+
+async def test_same_severity_in_number_order(flows: Flows) -> None:
+    a = await flows.declare("A", severity="P2")
+    b = await flows.declare("B", severity="P1")
+    c = await flows.declare("C", severity="P2")
+    assert [i.number for i in await listed(flows, OUTSIDER)] == [b, a, c]
+
+
+async def test_status_summary(flows: Flows) -> None:
+    n = await flows.declare(
+        "Checkout is down",
+        severity="P2",
+        started_at=NOW - timedelta(minutes=10),
+        affected_services="checkout, payments",
+    )
+    await flows.ops.acknowledge(n, user=RESPONDER)
+    update = UpdateRequest(
+        status="identified",
+        impact="All checkouts fail",
+        actions="Rollback",
+        next_in=None,
+        share=True,
+    )
+    await flows.ops.post_update(n, by=RESPONDER, request=update, key="u1")
+    t2 = flows.advance(timedelta(minutes=5))
+    update = UpdateRequest(
+        status="monitoring",
+        impact="Recovering",
+        actions="Watching",
+        next_in=timedelta(minutes=20),
+        share=True,
+    )
+    await flows.ops.post_update(n, by=DECLARER, request=update, key="u2")
+    await flows.add_action_item(n, "Add a canary")
+    now = flows.advance(timedelta(minutes=5))
+
+    summary = await status_summary(flows.sessions, flows.policy, n, now=now)
+
+    assert summary is not None
+    assert summary.card.number == n
+    assert summary.card.title == "Checkout is down"
+    assert (summary.card.severity_id, summary.card.severity_name) == ("P2", "High")
+    assert summary.card.status == "monitoring"
+    assert summary.card.commander == DECLARER
+    assert summary.card.affected_services == "checkout, payments"
+    assert summary.card.channel_id == f"C_INC{n}"
+    assert summary.age == timedelta(minutes=20)
+    assert summary.last_update == UpdateCard(
+        seq=2,
+        status="monitoring",
+        impact="Recovering",
+        actions="Watching",
+        next_update_at=t2 + timedelta(minutes=20),
+        author=DECLARER,
+        posted_at=t2,
+    )
+    assert summary.next_update_due_at == t2 + timedelta(minutes=20)
+    assert summary.open_action_items == ("Add a canary",)
+    assert (summary.acknowledged_by, summary.acknowledged_at) == (RESPONDER, NOW)
+
+
+async def test_status_summary_of_a_fresh_and_a_missing_incident(flows: Flows) -> None:
+    n = await flows.declare()
+    summary = await status_summary(flows.sessions, flows.policy, n, now=NOW)
+    assert summary is not None
+    assert (summary.last_update, summary.open_action_items, summary.acknowledged_by) == (
+        None,
+        (),
+        None,
+    )
+    assert summary.age == timedelta(0)
+    assert await status_summary(flows.sessions, flows.policy, 999, now=NOW) is None
+
+
+async def test_incident_in_channel(flows: Flows) -> None:
+    n = await flows.declare()
+    found = await incident_in_channel(flows.sessions, f"C_INC{n}")
+    assert isinstance(found, store.Incident)
+    assert found.number == n
+    assert await is_incident_channel(flows.sessions, f"C_INC{n}")
+    assert not await is_incident_channel(flows.sessions, "C_GENERAL")
+    assert await incident_in_channel(flows.sessions, "") is None

@@ -1,0 +1,100 @@
+"""Changing the severity: up or down, cadence and escalation recomputed, refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.flows.effects import Refresh, SeverityChanged
+from bot.flows.permissions import Refused
+from tests.flows.conftest import DECLARER, NOW, RESPONDER, Flows
+
+
+async def test_upgrade(flows: Flows) -> None:
+    n = await flows.declare(severity="P2")
+    now = flows.advance(timedelta(minutes=20))
+
+    effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
+
+    assert effects == [
+        SeverityChanged(n, old="P2", new="P1", by=DECLARER, upgrade=True),
+        Refresh(n, topic=True),
+    ]
+    incident = await flows.incident(n)
+    assert incident.severity == "P1"
+    assert incident.next_update_due_at == now + timedelta(minutes=15)  # P1 cadence
+    # unacknowledged: the P1 chain's first step, counted from the declaration
+    assert incident.next_escalation_at == NOW + timedelta(minutes=15)
+    events = await flows.timeline(n)
+    assert (events[-1].kind, events[-1].text, events[-1].actor) == (
+        "severity_changed",
+        "Severity P2 → P1",
+        DECLARER,
+    )
+
+
+async def test_downgrade(flows: Flows) -> None:
+    n = await flows.declare(severity="P1")
+    await flows.ops.acknowledge(n, user=RESPONDER)
+    await flows.ops.assign_roles(n, assignments={"tech_lead": "U_TL"}, by=DECLARER)
+
+    effects = await flows.ops.change_severity(n, new="p3", by="U_TL")
+
+    assert effects == [
+        SeverityChanged(n, old="P1", new="P3", by="U_TL", upgrade=False),
+        Refresh(n, topic=True),
+    ]
+    incident = await flows.incident(n)
+    assert incident.severity == "P3"
+    assert incident.next_update_due_at is None  # P3 has no cadence
+    assert incident.next_escalation_at is None  # acknowledged: no escalation
+
+
+async def test_same_severity_changes_nothing(flows: Flows) -> None:
+    n = await flows.declare(severity="P2")
+    version = (await flows.incident(n)).version
+    assert await flows.ops.change_severity(n, new="P2", by=DECLARER) == []
+    assert await flows.ops.change_severity(n, new="p2", by=DECLARER) == []
+    assert (await flows.incident(n)).version == version
+    assert await flows.kinds(n) == ["declared"]
+
+
+async def test_unknown_severity_is_refused(flows: Flows) -> None:
+    n = await flows.declare(severity="P2")
+    with pytest.raises(Refused) as refused:
+        await flows.ops.change_severity(n, new="P9", by=DECLARER)
+    assert str(refused.value) == "Unknown severity `P9`. Severities: P1, P2, P3, P4."
+    assert (await flows.incident(n)).severity == "P2"
+
+
+async def test_closed_incident_is_refused(flows: Flows) -> None:
+    n = await flows.declare(severity="P2")
+    await flows.resolution.resolve(
+        n, by=DECLARER, summary="Fixed", root_cause=None, impact_ended_at=None
+    )
+    await flows.resolution.close(n, by=DECLARER)
+    with pytest.raises(Refused) as refused:
+        await flows.ops.change_severity(n, new="P1", by=DECLARER)
+    assert str(refused.value) == f"INC-{n} is closed; reopen it first."
+    assert (await flows.incident(n)).severity == "P2"
+
+
+async def test_resolved_incident_keeps_no_update_reminder(flows: Flows) -> None:
+    n = await flows.declare(severity="P2")
+    await flows.resolution.resolve(
+        n, by=DECLARER, summary="Fixed", root_cause=None, impact_ended_at=None
+    )
+    effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
+    assert effects[0] == SeverityChanged(n, old="P2", new="P1", by=DECLARER, upgrade=True)
+    incident = await flows.incident(n)
+    assert (incident.severity, incident.next_update_due_at) == ("P1", None)
+
+
+async def test_member_without_role_is_refused(flows: Flows) -> None:
+    n = await flows.declare(severity="P2")
+    with pytest.raises(Refused) as refused:
+        await flows.ops.change_severity(n, new="P1", by=RESPONDER)
+    assert str(refused.value) == (
+        f"Only the Incident Commander or the Technical Lead can change the severity of INC-{n}."
+    )
