@@ -28,6 +28,7 @@ from bot.flows.ports import SlackFailure
 from bot.flows.provisioning_steps import incident_metadata
 from bot.flows.queries import update_card
 from bot.flows.snapshot import load_card
+from bot.flows.timeline import record_event
 from bot.gateway import SlackGateway
 from bot.logs import get_logger
 from bot.policy import Policy, Target
@@ -182,17 +183,15 @@ class EffectRunner:
 
     async def _notify_upgrade(self, card: IncidentCard, *, old: str, new: str) -> None:
         """The new severity's `notify` targets hear of the upgrade once per severity."""
-        async with self.sessions() as session:
-            first = await store.add_timeline_event(
-                session,
-                incident_number=card.number,
-                kind="notified",
-                at=self.clock.now(),
-                text=f"Notified for {new}",
-                dedupe_key=f"{card.number}:notified:{new}",
-            )
-            await session.commit()
-        if first is None:
+        first = await record_event(
+            self.sessions,
+            self.clock,
+            number=card.number,
+            kind="notified",
+            text=f"Notified for {new}",
+            dedupe_key=f"{card.number}:notified:{new}",
+        )
+        if not first:
             return
         severity = self.policy.find_severity(new)
         message = ops.severity_notify_message(card, old=old, new=new)
@@ -215,12 +214,10 @@ class EffectRunner:
             await self.gateway.dm(user=user, text=message.text, blocks=message.blocks)
 
     async def _note_failure(self, effect: Effect, failure: SlackFailure) -> None:
-        async with self.sessions() as session:
-            await store.add_timeline_event(
-                session,
-                incident_number=effect.number,
-                kind="slack_failure",
-                at=self.clock.now(),
-                text=f"{type(effect).__name__} not shown in Slack: {failure.plain_words()}",
-            )
-            await session.commit()
+        await record_event(
+            self.sessions,
+            self.clock,
+            number=effect.number,
+            kind="slack_failure",
+            text=f"{type(effect).__name__} not shown in Slack: {failure.plain_words()}",
+        )

@@ -6,6 +6,8 @@ when it is submitted.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.commands.common import card
 from bot.flows.cards import Choice, RoleLine
 from bot.flows.lifecycle import WORKING, Status, legal_next
@@ -17,6 +19,9 @@ from bot.services import Services
 from bot.templates import operations as ops
 
 log = get_logger(__name__)
+
+
+FormOpener = Callable[..., Awaitable[None]]  # (services, *, number, user, trigger_id)
 
 
 class FormNotOpened(Exception):

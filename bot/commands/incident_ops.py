@@ -18,6 +18,7 @@ from bot.commands.catalogue import COMMAND, split_subcommand
 from bot.commands.common import elsewhere, ephemeral, incident_here, number_of, refused
 from bot.commands.forms import (
     FormNotOpened,
+    FormOpener,
     open_close_confirmation,
     open_resolve,
     open_severity,
@@ -126,11 +127,17 @@ async def _assign(services: Services, number: int, command: dict[str, Any], rest
     return Outcome(effects=effects)
 
 
-async def _update(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
-    await open_update(
-        services, number=number, user=str(command["user_id"]), trigger_id=command["trigger_id"]
-    )
-    return Outcome()
+def _form(opener: FormOpener) -> Handler:
+    """A subcommand that opens a form: `/incident update`, `/incident resolve`."""
+
+    async def open_form(
+        services: Services, number: int, command: dict[str, Any], rest: str
+    ) -> Outcome:
+        user = str(command["user_id"])
+        await opener(services, number=number, user=user, trigger_id=command["trigger_id"])
+        return Outcome()
+
+    return open_form
 
 
 async def _severity(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
@@ -142,13 +149,6 @@ async def _severity(services: Services, number: int, command: dict[str, Any], re
     if not effects:
         return Outcome(refused(f"INC-{number} already is {rest.split()[0]}."))
     return Outcome(effects=effects)
-
-
-async def _resolve(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
-    await open_resolve(
-        services, number=number, user=str(command["user_id"]), trigger_id=command["trigger_id"]
-    )
-    return Outcome()
 
 
 async def _close(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
@@ -184,9 +184,9 @@ async def _status(services: Services, number: int, command: dict[str, Any], rest
 HANDLERS: dict[str, Handler] = {
     "ack": _ack,
     "assign": _assign,
-    "update": _update,
+    "update": _form(open_update),
     "severity": _severity,
-    "resolve": _resolve,
+    "resolve": _form(open_resolve),
     "close": _close,
     "reopen": _reopen,
     "status": _status,

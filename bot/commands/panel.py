@@ -9,8 +9,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.commands.common import refused
-from bot.commands.forms import FormNotOpened, open_assign, open_resolve, open_severity, open_update
+from bot.commands.forms import (
+    FormNotOpened,
+    FormOpener,
+    open_assign,
+    open_resolve,
+    open_severity,
+    open_update,
+)
 from bot.commands.surface import Surface
+from bot.flows.effects import Effect
 from bot.flows.permissions import Refused
 from bot.logs import bind_request, get_logger
 from bot.services import Services
@@ -25,7 +33,6 @@ from bot.templates.incident import (
 
 log = get_logger(__name__)
 
-FormOpener = Callable[..., Awaitable[None]]
 FORMS: dict[str, FormOpener] = {
     UPDATE_ACTION: open_update,
     ASSIGN_ACTION: open_assign,
@@ -43,19 +50,25 @@ def register(surface: Surface, services: Services) -> None:
     async def answer(respond: AsyncRespond, text: str) -> None:
         await respond(replace_original=False, **refused(text))
 
-    @surface.action(ACK_ACTION)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user, value = _clicked(body)
-        if not value.isdigit():
-            return
-        bind_request(incident=int(value))
+    async def act(
+        respond: AsyncRespond, number: int, action: Callable[[], Awaitable[list[Effect]]]
+    ) -> None:
+        """Run a click's flow; a refusal goes privately to the clicker, effects to Slack."""
+        bind_request(incident=number)
         try:
-            effects = await services.operations.acknowledge(int(value), user=user)
+            effects = await action()
         except Refused as refusal:
             await answer(respond, str(refusal))
             return
         await services.effects.apply(effects)
+
+    @surface.action(ACK_ACTION)
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, value = _clicked(body)
+        if value.isdigit():
+            number = int(value)
+            await act(respond, number, lambda: services.operations.acknowledge(number, user=user))
 
     def form_button(action_id: str, opener: FormOpener) -> None:
         @surface.action(action_id)
@@ -80,12 +93,9 @@ def register(surface: Surface, services: Services) -> None:
         await ack()
         user, value = _clicked(body)
         number, role_id = ops.parse_take_role_value(value)
-        if number is None or role_id is None:
-            return
-        bind_request(incident=number)
-        try:
-            effects = await services.operations.take_role(number, role_id=role_id, user=user)
-        except Refused as refusal:
-            await answer(respond, str(refusal))
-            return
-        await services.effects.apply(effects)
+        if number is not None and role_id is not None:
+            await act(
+                respond,
+                number,
+                lambda: services.operations.take_role(number, role_id=role_id, user=user),
+            )

@@ -29,6 +29,7 @@ from bot.flows.cards import IncidentCard, IncidentRenderer
 from bot.flows.ports import SlackFailure, SlackPort
 from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepContext
 from bot.flows.snapshot import load_card
+from bot.flows.timeline import record_event
 from bot.policy import Policy
 
 log = structlog.stdlib.get_logger(__name__)
@@ -340,13 +341,11 @@ class Provisioner:
         return any(event.dedupe_key == f"{number}:notice:{what}" for event in events)
 
     async def _note(self, number: int, what: str) -> None:
-        async with self.sessions() as session:
-            await store.add_timeline_event(
-                session,
-                incident_number=number,
-                kind="declarer_notice",
-                at=self.clock.now(),
-                text=f"Declarer told: {what}",
-                dedupe_key=f"{number}:notice:{what}",
-            )
-            await session.commit()
+        await record_event(
+            self.sessions,
+            self.clock,
+            number=number,
+            kind="declarer_notice",
+            text=f"Declarer told: {what}",
+            dedupe_key=f"{number}:notice:{what}",
+        )

@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer, RenderedMessage
 from bot.flows.naming import incident_channel_name
 from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure, SlackPort
+from bot.flows.timeline import record_event
 from bot.policy import Policy, Target
 
 log = structlog.stdlib.get_logger(__name__)
@@ -119,18 +120,15 @@ class ProvisioningSteps:
     async def _unreachable(self, number: int, target: Target, failure: SlackFailure) -> None:
         """A policy target Slack does not know: say so on the timeline, carry on without it."""
         log.warning("policy_target_unreachable", target=str(target), error=failure.error)
-        async with self.sessions() as session:
-            await store.add_timeline_event(
-                session,
-                incident_number=number,
-                kind="policy_problem",
-                at=self.clock.now(),
-                text=f"Could not reach {target} ({failure.error}); check the policy",
-                dedupe_key=f"{number}:unreachable:{target}",
-            )
-            await session.commit()
+        await record_event(
+            self.sessions,
+            self.clock,
+            number=number,
+            kind="policy_problem",
+            text=f"Could not reach {target} ({failure.error}); check the policy",
+            dedupe_key=f"{number}:unreachable:{target}",
+        )
 
-    # -- storage helpers -----------------------------------------------------------------------
     async def save(self, number: int, **changes: Any) -> None:
         async with self.sessions() as session:
             await store.update_incident(
