@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from store.db import UnsupportedDatabaseURL
 from store.models import Incident
 from store.types import NaiveDatetimeError
 
@@ -71,7 +72,7 @@ def insert_ignoring_conflict(
     elif dialect == "sqlite":
         stmt = sqlite.insert(model).values(dict(values))
     else:  # pragma: no cover - make_engine only builds these two
-        raise NotImplementedError(f"unsupported dialect {dialect!r}")
+        raise UnsupportedDatabaseURL(f"warroom runs on SQLite or Postgres, not {dialect!r}")
     return stmt.on_conflict_do_nothing(index_elements=list(index_elements), index_where=index_where)
 
 
