@@ -265,3 +265,20 @@ def test_concurrent_declarations_get_distinct_numbers_and_channels(
     for number in numbers:
         wait_provisioned(fake, number)
     assert sorted(c.name for c in incident_channels(fake)) == [f"inc-{n}-outage" for n in numbers]
+
+
+def test_a_name_taken_by_a_foreign_channel_gets_a_suffix(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    fake.add_channel(name="inc-1-api-down", bot_member=False, members=["U_BOB"])
+    fake.add_channel(name="inc-1-api-down-2", bot_member=False, members=["U_BOB"])
+    declare(slack, fake, "U_ALICE", {"Title": "API down", "Severity": "P3"})
+    wait_for(
+        lambda: any(c.name == "inc-1-api-down-3" and c.pins for c in fake.channels()),
+        what="the suffixed channel with its panel",
+    )
+    ours = fake.channel("inc-1-api-down-3")
+    assert "U_ALICE" in ours.members
+    # The foreign channels are untouched.
+    assert fake.channel("inc-1-api-down").messages == []
+    assert fake.channel("inc-1-api-down").topic == ""

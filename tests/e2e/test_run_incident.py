@@ -283,3 +283,17 @@ def test_double_clicked_ack_button_records_one_acknowledgement(
     time.sleep(0.5)
     lines = [t for t in _texts(fake.channel(channel.id)) if "acknowledged" in t]
     assert len(lines) == 1
+
+
+def test_status_summary_in_the_channel(slack: SlackDriver, fake: FakeSlack) -> None:
+    channel = _declare_p2(slack, fake)
+    slack.slash("U_ALICE", "assign tech_lead <@U_BOB>", channel=channel.id)
+    reply = slack.slash("U_CAROL", "status", channel=channel.id)
+    text = _ephemeral_text(reply)
+    assert "INC-1" in text
+    assert "P2" in text
+    assert "Investigating" in text
+    blocks = json.dumps(reply.json["blocks"])
+    assert "<@U_ALICE>" in blocks  # the commander
+    assert "not acknowledged yet" in blocks
+    assert "Take role" in blocks  # the scribe and comms roles are still free
