@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 
@@ -106,3 +107,10 @@ def test_stale_timestamp_is_refused_without_side_effects(
 def test_sigterm_stops_the_server_cleanly(warroom: WarroomServer) -> None:
     assert warroom.stop() == 0
     assert warroom.healthz() is None
+
+
+def test_url_verification_challenge_is_answered(slack: SlackDriver) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"}).encode()
+    reply = slack.post(body, content_type="application/json")
+    assert reply.status == 200
+    assert "c-123" in reply.text
