@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -79,3 +80,16 @@ async def test_scheduler_has_the_reconciler_and_archiver(tmp_path: Path) -> None
         "archive_closed_incidents",
     }
     await services.engine.dispose()
+
+
+async def test_a_crashed_listener_answers_in_words_not_a_500() -> None:
+    from slack_bolt.response import BoltResponse
+
+    from bot.app import UNEXPECTED_ERROR_TEXT, _answer_unexpected_error
+
+    answer = await _answer_unexpected_error(RuntimeError("boom"), BoltResponse(status=500))
+    assert answer is not None
+    assert answer.status == 200
+    assert json.loads(answer.body) == {"response_type": "ephemeral", "text": UNEXPECTED_ERROR_TEXT}
+    # Already acknowledged: the user had their answer; nothing more to send.
+    assert await _answer_unexpected_error(RuntimeError("late"), None) is None
