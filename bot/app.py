@@ -122,6 +122,15 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         next_run_time=services.clock.now(),  # at start: finish what a crash left behind
     )
     scheduler.add_job(
+        services.effects.deliver_due,
+        "interval",
+        seconds=RECONCILE_SECONDS,
+        id="deliver_effects",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=services.clock.now(),
+    )
+    scheduler.add_job(
         partial(archive_due_channels, services),
         "interval",
         seconds=ARCHIVE_SECONDS,

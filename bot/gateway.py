@@ -342,12 +342,28 @@ class SlackGateway:
         await self.call("chat.update", **args)
 
     async def find_posted(
-        self, *, channel: str, event_type: str, match: Mapping[str, Any]
+        self,
+        *,
+        channel: str,
+        event_type: str,
+        match: Mapping[str, Any],
+        thread_ts: str | None = None,
     ) -> PostedMessage | None:
-        """The bot's earlier post carrying this metadata, if Slack has it (crash recovery)."""
-        data = await self.call(
-            "conversations.history", channel=channel, include_all_metadata=True, limit=200
-        )
+        """The bot's earlier post carrying this metadata, if Slack has it (crash recovery).
+
+        Looks in the channel's recent history, or in the thread of `thread_ts`."""
+        if thread_ts is not None:
+            data = await self.call(
+                "conversations.replies",
+                channel=channel,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            data = await self.call(
+                "conversations.history", channel=channel, include_all_metadata=True, limit=200
+            )
         for message in data.get("messages", []):
             meta = message.get("metadata") or {}
             payload = meta.get("event_payload") or {}

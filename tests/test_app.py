@@ -77,6 +77,7 @@ async def test_scheduler_has_the_reconciler_and_archiver(tmp_path: Path) -> None
     scheduler = build_scheduler(services)
     assert {job.id for job in scheduler.get_jobs()} == {
         "reconcile_provisioning",
+        "deliver_effects",
         "archive_closed_incidents",
     }
     await services.engine.dispose()

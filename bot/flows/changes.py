@@ -7,7 +7,9 @@ asks the operation what to change, writes it only if nobody changed the incident
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
+from bot.flows.effects import Effect, encode, new_step_name
 from bot.flows.lifecycle import Status, can_move, legal_next
 from bot.flows.permissions import Membership, Refused, authorize
 from bot.policy import PermissionAction, Policy
@@ -30,6 +33,13 @@ STAMPS = {
     Status.DECLINED: "declined_at",
 }
 FINISHED = (Status.RESOLVED, Status.CLOSED, Status.DECLINED)
+
+
+@dataclass(frozen=True)
+class Changed:
+    before: store.Incident
+    after: store.Incident
+    effects: list[Effect]
 
 
 def label(number: int) -> str:
@@ -85,9 +95,11 @@ class IncidentFlow:
         number: int,
         decide: Callable[[store.Incident], Awaitable[dict[str, Any] | None]],
         record: Callable[[AsyncSession, store.Incident, store.Incident], Awaitable[None]],
-    ) -> tuple[store.Incident, store.Incident] | None:
+        effects: Callable[[store.Incident, store.Incident], list[Effect]],
+    ) -> Changed | None:
         """Compare-and-set loop: `decide` returns the changes (None: nothing to do), `record`
-        adds the rows that go with them in the same transaction. Returns (before, after)."""
+        adds the rows that go with them, and `effects` are queued for Slack, all in the same
+        transaction: a change is never stored without what Slack must be told of it."""
         for _ in range(CAS_RETRIES):
             async with self.sessions() as session:
                 before = await store.get_incident(session, number=number)
@@ -109,9 +121,27 @@ class IncidentFlow:
                     await session.rollback()
                     continue  # someone else changed it first: decide again on fresh state
                 await record(session, before, after)
+                queued = await self._enqueue(session, number, effects(before, after))
                 await session.commit()
-                return before, after
+                return Changed(before, after, queued)
         raise Refused(f"{label(number)} is changing too fast right now; please try again.")
+
+    async def _enqueue(
+        self, session: AsyncSession, number: int, effects: list[Effect]
+    ) -> list[Effect]:
+        """Store `effects` as outbox steps of the incident; returns them with their step."""
+        queued = [dataclasses.replace(effect, step=new_step_name()) for effect in effects]
+        if not queued:
+            return []
+        now = self.clock.now()
+        steps = [effect.step for effect in queued if effect.step is not None]
+        await store.ensure_steps(session, incident_number=number, steps=steps, now=now)
+        for effect in queued:
+            await store.record_step_result(
+                session, incident_number=number, step=str(effect.step), now=now,
+                result=encode(effect),
+            )  # fmt: skip
+        return queued
 
     async def _event(
         self,

@@ -55,8 +55,12 @@ class IncidentOperations(IncidentFlow):
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, "acknowledged", "Acknowledged", user)
 
-        if await self._change(number, decide, record) is not None:
+        def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
             return [Acknowledged(number, by=user, at=now, first=True), Refresh(number)]
+
+        changed = await self._change(number, decide, record, effects)
+        if changed is not None:
+            return changed.effects
         first = await self.incident(number)
         if first.acknowledged_by == user:
             return []  # the same person again (double click): nothing new
@@ -70,8 +74,13 @@ class IncidentOperations(IncidentFlow):
                 text="Also acknowledged",
                 dedupe_key=f"{number}:ack:{user}",
             )
+            if noted is None:
+                return []
+            queued = await self._enqueue(
+                session, number, [Acknowledged(number, by=user, at=now, first=False)]
+            )
             await session.commit()
-        return [Acknowledged(number, by=user, at=now, first=False)] if noted else []
+        return queued
 
     # -- roles ---------------------------------------------------------------------------------
     async def assign_roles(
@@ -113,11 +122,12 @@ class IncidentOperations(IncidentFlow):
                         by=by,
                     )
                 )
+            if effects:
+                topic = any(isinstance(e, RoleAssigned) and e.role_id == lead for e in effects)
+                effects.append(Refresh(number, topic=topic))
+            queued = await self._enqueue(session, number, effects)
             await session.commit()
-        if effects:
-            topic = any(isinstance(e, RoleAssigned) and e.role_id == lead for e in effects)
-            effects.append(Refresh(number, topic=topic))
-        return effects
+        return queued
 
     async def take_role(self, number: int, *, role_id: str, user: str) -> list[Effect]:
         """Taking a vacant role needs only to be allowed to post updates (a responder);
@@ -184,15 +194,15 @@ class IncidentOperations(IncidentFlow):
                 text = f"Status {before.status} → {target.value}"
                 await self._event(session, number, "status_changed", text, by)
 
+        def effects(before: store.Incident, _a: store.Incident) -> list[Effect]:
+            topic = before.status != target.value
+            return [UpdatePosted(number, seq=seq, share=share), Refresh(number, topic=topic)]
+
         try:
-            changed = await self._change(number, decide, record)
+            changed = await self._change(number, decide, record, effects)
         except _Duplicate:
             return []
-        if changed is None:
-            return []
-        before, _after = changed
-        topic = before.status != target.value
-        return [UpdatePosted(number, seq=seq, share=share), Refresh(number, topic=topic)]
+        return changed.effects if changed is not None else []
 
     def _check_update_move(self, incident: store.Incident, target: Status) -> None:
         """Updates move an open incident between the working statuses; resolving, closing and
@@ -239,15 +249,17 @@ class IncidentOperations(IncidentFlow):
             text = f"Severity {before.severity} → {severity.id}"
             await self._event(session, number, "severity_changed", text, by)
 
-        changed = await self._change(number, decide, record)
-        if changed is None:
-            return []
-        before, _after = changed
-        upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
-        return [
-            SeverityChanged(number, old=before.severity, new=severity.id, by=by, upgrade=upgrade),
-            Refresh(number, topic=True),
-        ]
+        def effects(before: store.Incident, _a: store.Incident) -> list[Effect]:
+            upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
+            return [
+                SeverityChanged(
+                    number, old=before.severity, new=severity.id, by=by, upgrade=upgrade
+                ),
+                Refresh(number, topic=True),
+            ]
+
+        changed = await self._change(number, decide, record, effects)
+        return changed.effects if changed is not None else []
 
     def _next_escalation(self, incident: store.Incident, severity_id: str) -> datetime | None:
         severity = self.policy.find_severity(severity_id)

@@ -123,7 +123,12 @@ class SlackPort(Protocol):
     ) -> None: ...
 
     async def find_posted(
-        self, *, channel: str, event_type: str, match: Mapping[str, Any]
+        self,
+        *,
+        channel: str,
+        event_type: str,
+        match: Mapping[str, Any],
+        thread_ts: str | None = None,
     ) -> PostedMessage | None: ...
 
     async def pin(self, *, channel: str, ts: str) -> None: ...

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer
+from bot.flows.effects import is_effect_step
 from bot.flows.ports import SlackFailure, SlackPort
 from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepContext
 from bot.flows.snapshot import load_card
@@ -88,6 +89,25 @@ async def _with_recipients(
     recipients: asyncio.Task[Recipients],
 ) -> dict[str, Any]:
     return await action(context, await recipients)
+
+
+async def keep_lease(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    number: int,
+    step: str,
+    lease: timedelta,
+) -> None:
+    """Heartbeat for a claimed step: renew its lease until cancelled, so the lease can be
+    short (a crashed worker's step is taken over quickly) yet a slow Slack call keeps it."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        async with sessions() as session:
+            await store.extend_step_lease(
+                session, incident_number=number, step=step, now=clock.now(), lease=lease
+            )
+            await session.commit()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -160,7 +180,8 @@ class Provisioner:
             {
                 step.incident_number
                 for step in due
-                if step.state != "pending" or step.updated_at <= now - RECONCILE_GRACE
+                if not is_effect_step(step.step)  # delivered by the effect runner
+                and (step.state != "pending" or step.updated_at <= now - RECONCILE_GRACE)
             }
         )
         for number in numbers:
@@ -184,7 +205,9 @@ class Provisioner:
             await session.commit()
         if claimed is None:
             return
-        heartbeat = asyncio.create_task(self._heartbeat(number, step))
+        heartbeat = asyncio.create_task(
+            keep_lease(self.sessions, self.clock, number=number, step=step, lease=self.lease)
+        )
         try:
             async with self.sessions() as session:
                 incident = await store.get_incident(session, number=number)
@@ -209,19 +232,6 @@ class Provisioner:
         finally:
             heartbeat.cancel()
         await self._done(number, step, outcome)
-
-    async def _heartbeat(self, number: int, step: str) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            async with self.sessions() as session:
-                await store.extend_step_lease(
-                    session,
-                    incident_number=number,
-                    step=step,
-                    now=self.clock.now(),
-                    lease=self.lease,
-                )
-                await session.commit()
 
     async def _done(self, number: int, step: str, outcome: dict[str, Any] | None) -> None:
         now = self.clock.now()
@@ -296,7 +306,7 @@ class Provisioner:
         return {
             name: step.last_error or "in progress"
             for name, step in steps.items()
-            if step.state != "done" and name not in ignore
+            if step.state != "done" and name not in ignore and not is_effect_step(name)
         }
 
     async def _tell_delay(

@@ -55,22 +55,21 @@ class Resolution(IncidentFlow):
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, "resolved", f"Resolved: {summary}", by)
 
-        changed = await self._change(number, decide, record)
-        if changed is None:
-            return []
-        _before, after = changed
-        duration = now - (after.started_at or after.declared_at)
-        return [
-            Resolved(
-                number,
-                by=by,
-                summary=summary,
-                root_cause=root_cause or None,
-                duration=duration,
-                postmortem_due_at=due,
-            ),
-            Refresh(number, topic=True),
-        ]
+        def effects(_b: store.Incident, after: store.Incident) -> list[Effect]:
+            return [
+                Resolved(
+                    number,
+                    by=by,
+                    summary=summary,
+                    root_cause=root_cause or None,
+                    duration=now - (after.started_at or after.declared_at),
+                    postmortem_due_at=due,
+                ),
+                Refresh(number, topic=True),
+            ]
+
+        changed = await self._change(number, decide, record, effects)
+        return changed.effects if changed is not None else []
 
     async def close(
         self, number: int, *, by: str, confirmed: bool = False
@@ -100,9 +99,11 @@ class Resolution(IncidentFlow):
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, "closed", "Closed", by)
 
-        if await self._change(number, decide, record) is None:
-            return []
-        return [Closed(number, by=by, archive_at=archive_at), Refresh(number, topic=True)]
+        def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
+            return [Closed(number, by=by, archive_at=archive_at), Refresh(number, topic=True)]
+
+        changed = await self._change(number, decide, record, effects)
+        return changed.effects if changed is not None else []
 
     async def reopen(self, number: int, *, by: str) -> list[Effect]:
         incident = await self.incident(number)
@@ -136,9 +137,11 @@ class Resolution(IncidentFlow):
         async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, "reopened", f"Reopened from {before.status}", by)
 
-        if await self._change(number, decide, record) is None:
-            return []
-        return [Reopened(number, by=by), Refresh(number, topic=True)]
+        def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
+            return [Reopened(number, by=by), Refresh(number, topic=True)]
+
+        changed = await self._change(number, decide, record, effects)
+        return changed.effects if changed is not None else []
 
     async def claim_due_archives(self) -> list[str]:
         """Closed incidents whose `archive_at` has come: claimed once (compare-and-set clears

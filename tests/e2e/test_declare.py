@@ -89,6 +89,11 @@ def test_declare_p1_end_to_end(slack: SlackDriver, fake: FakeSlack, warroom: War
     assert len(waves) <= 3, [[c.method for c in wave] for wave in waves]
 
     # Every step and the declaration are on the timeline.
+    wait_for(
+        lambda: dict(db_rows(warroom, "select step, state from provisioning_steps"))
+        == dict.fromkeys(ALL_STEPS, "done"),
+        what="every provisioning step to be recorded as done",
+    )
     kinds = db_rows(warroom, "select kind, text from timeline_events where incident_number = 1")
     assert ("declared", "Declared as P1") in kinds
     assert sum(1 for kind, _ in kinds if kind == "provisioning") == len(ALL_STEPS)
