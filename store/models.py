@@ -236,7 +236,9 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class ProvisioningStep(SQLModel, table=True):
-    """Progress of one step of a multi-step Slack job for one incident.
+    """Progress of one step of a Slack job for one incident: provisioning steps
+    (``create_channel``, ``announce`` …) and queued effects of a change (``effect:<id>``, the
+    effect itself as JSON in ``result``: a transactional outbox).
 
     ``state``: pending → running (claimed, leased until ``lease_until``) → done, or failed (retried
     from ``next_attempt_at``). ``result`` is JSON text (channel id, message ts, …).
