@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
+
+from tests.fakeslack import FakeSlack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fresh fake Slack in a background thread (end-to-end tests add a violations check)."""
+    slack = FakeSlack()
+    slack.start()
+    try:
+        yield slack
+    finally:
+        slack.stop()
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    """slack_sdk's sync client pointed at the fake, as the bot's own client would be."""
+    return WebClient(base_url=fake.api_url, token=fake.bot_token)
 
 
 def shared_path(*parts: str) -> Path:

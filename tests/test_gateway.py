@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from bot.flows.ports import SlackFailure
 from bot.gateway import SlackGateway, build_web_client
 from tests.fakeslack import FakeSlack
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack()
-    slack.start()
-    yield slack
-    slack.stop()
 
 
 @pytest.fixture

@@ -90,8 +90,10 @@ def test_declare_p1_end_to_end(slack: SlackDriver, fake: FakeSlack, warroom: War
 
     # Every step and the declaration are on the timeline.
     wait_for(
-        lambda: dict(db_rows(warroom, "select step, state from provisioning_steps"))
-        == dict.fromkeys(ALL_STEPS, "done"),
+        lambda: (
+            dict(db_rows(warroom, "select step, state from provisioning_steps"))
+            == dict.fromkeys(ALL_STEPS, "done")
+        ),
         what="every provisioning step to be recorded as done",
     )
     kinds = db_rows(warroom, "select kind, text from timeline_events where incident_number = 1")
