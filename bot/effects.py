@@ -38,7 +38,7 @@ from bot.flows.provisioning import LEASE, RECONCILE_GRACE, backoff, keep_lease
 from bot.flows.provisioning_steps import incident_metadata
 from bot.flows.queries import update_card
 from bot.flows.snapshot import load_card
-from bot.flows.timeline import record_event
+from bot.flows.timeline import note_unreachable, record_event
 from bot.gateway import SlackGateway
 from bot.logs import get_logger
 from bot.policy import Policy, Target
@@ -318,7 +318,14 @@ class EffectRunner:
         severity = self.policy.find_severity(new)
         message = ops.severity_notify_message(card, old=old, new=new)
         for target in severity.notify if severity else ():
-            await self._tell(delivery, target, message)
+            try:
+                await self._tell(delivery, target, message)
+            except SlackFailure as failure:
+                if failure.transient:
+                    raise  # the whole effect is retried; posts already made are recognised
+                await note_unreachable(
+                    self.sessions, self.clock, number=card.number, target=target, failure=failure
+                )
         await record_event(
             self.sessions,
             self.clock,

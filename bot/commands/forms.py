@@ -1,7 +1,8 @@
-"""Opening the incident modals, from a subcommand or a panel button alike.
+"""The incident modals, from a subcommand or a panel button alike.
 
-Permission is checked before a form opens (nobody fills a form only to be refused) and again
-when it is submitted.
+A form is *prepared* first — permission and state checked (nobody fills a form only to be
+refused; the submission is checked again) and the view built — which needs only the database,
+so it happens before Slack's ack. It is *opened* (views.open, a Slack round trip) after the ack.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from bot.templates import operations as ops
 log = get_logger(__name__)
 
 
-FormOpener = Callable[..., Awaitable[None]]  # (services, *, number, user, trigger_id)
+View = dict[str, object]
+FormPreparer = Callable[..., Awaitable[View]]  # (services, *, number, user) -> view
 
 
 class FormNotOpened(Exception):
     """Slack would not open the form (expired trigger); `str()` is for the user."""
 
 
-async def _open(services: Services, trigger_id: str, view: dict[str, object]) -> None:
+async def open_form(services: Services, trigger_id: str, view: View) -> None:
     try:
         await services.gateway.open_view(trigger_id=trigger_id, view=view)
     except SlackFailure as failure:
@@ -43,7 +45,7 @@ async def _allowed(services: Services, number: int, user: str, action: Permissio
     await services.operations.authorize(incident, user, action)
 
 
-async def open_update(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+async def update_form(services: Services, *, number: int, user: str) -> View:
     await _allowed(services, number, user, "update")
     incident = await services.operations.incident(number)
     current = Status(incident.status)
@@ -55,17 +57,16 @@ async def open_update(services: Services, *, number: int, user: str, trigger_id:
     choices = [current, *(s for s in legal_next(current) if s in WORKING)]
     severity = services.policy.find_severity(incident.severity)
     cadence = severity.update_every if severity is not None else None
-    view = ops.update_modal(
+    return ops.update_modal(
         card=await card(services, number),
         legal_statuses=[(s.value, s.label) for s in choices],
         default_next_minutes=int(cadence.total_seconds() // 60) if cadence else None,
         share_default=services.policy.share_updates,
         can_share=not incident.private and not incident.drill,
     )
-    await _open(services, trigger_id, view)
 
 
-async def open_resolve(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+async def resolve_form(services: Services, *, number: int, user: str) -> View:
     await _allowed(services, number, user, "resolve")
     incident = await services.operations.incident(number)
     if incident.status == Status.RESOLVED.value:
@@ -75,26 +76,24 @@ async def open_resolve(services: Services, *, number: int, user: str, trigger_id
             f"INC-{number} is {incident.status}: it cannot move to resolved. "
             "`/incident reopen` first."
         )
-    await _open(services, trigger_id, ops.resolve_modal(card=await card(services, number)))
+    return ops.resolve_modal(card=await card(services, number))
 
 
-async def open_assign(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+async def assign_form(services: Services, *, number: int, user: str) -> View:
     await _allowed(services, number, user, "assign")
     incident_card = await card(services, number)
     lead = services.policy.lead_role
     roles = [RoleLine(lead.id, lead.name, incident_card.commander), *incident_card.roles]
-    await _open(services, trigger_id, ops.assign_modal(card=incident_card, roles=roles))
+    return ops.assign_modal(card=incident_card, roles=roles)
 
 
-async def open_severity(services: Services, *, number: int, user: str, trigger_id: str) -> None:
+async def severity_form(services: Services, *, number: int, user: str) -> View:
     await _allowed(services, number, user, "severity")
     choices = [Choice(value=s.id, label=f"{s.id} · {s.name}") for s in services.policy.severities]
-    view = ops.severity_modal(card=await card(services, number), severities=choices)
-    await _open(services, trigger_id, view)
+    return ops.severity_modal(card=await card(services, number), severities=choices)
 
 
-async def open_close_confirmation(
-    services: Services, *, number: int, trigger_id: str, open_items: tuple[str, ...]
-) -> None:
-    view = ops.close_confirm_modal(card=await card(services, number), open_items=open_items)
-    await _open(services, trigger_id, view)
+async def close_confirmation_form(
+    services: Services, *, number: int, open_items: tuple[str, ...]
+) -> View:
+    return ops.close_confirm_modal(card=await card(services, number), open_items=open_items)

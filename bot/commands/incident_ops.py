@@ -18,11 +18,13 @@ from bot.commands.catalogue import COMMAND, split_subcommand
 from bot.commands.common import elsewhere, ephemeral, incident_here, number_of, refused
 from bot.commands.forms import (
     FormNotOpened,
-    FormOpener,
-    open_close_confirmation,
-    open_resolve,
-    open_severity,
-    open_update,
+    FormPreparer,
+    View,
+    close_confirmation_form,
+    open_form,
+    resolve_form,
+    severity_form,
+    update_form,
 )
 from bot.commands.surface import Surface
 from bot.flows.effects import Effect
@@ -44,6 +46,7 @@ IN_CHANNEL = ("ack", "assign", "update", "severity", "resolve", "close", "reopen
 class Outcome:
     answer: dict[str, Any] | None = None  # the ephemeral ack, if any
     effects: list[Effect] = field(default_factory=list)  # applied after the ack
+    form: View | None = None  # opened after the ack
 
 
 Handler = Callable[[Services, int, dict[str, Any], str], Awaitable[Outcome]]
@@ -92,11 +95,13 @@ def register(surface: Surface, services: Services) -> None:
             log.info("subcommand_refused", subcommand=word, reason=str(refusal))
             await ack(**refused(str(refusal)))
             return
-        except FormNotOpened as problem:
-            await ack(**refused(str(problem)))
-            return
         await ack(**(outcome.answer or {}))
         # After the ack: Slack has its answer within 3 s; Bolt keeps this task running.
+        if outcome.form is not None:
+            try:
+                await open_form(services, str(command["trigger_id"]), outcome.form)
+            except FormNotOpened as problem:
+                await respond(**refused(str(problem)))
         await services.effects.apply(outcome.effects)
 
 
@@ -127,24 +132,21 @@ async def _assign(services: Services, number: int, command: dict[str, Any], rest
     return Outcome(effects=effects)
 
 
-def _form(opener: FormOpener) -> Handler:
+def _form(prepare: FormPreparer) -> Handler:
     """A subcommand that opens a form: `/incident update`, `/incident resolve`."""
 
-    async def open_form(
+    async def prepared(
         services: Services, number: int, command: dict[str, Any], rest: str
     ) -> Outcome:
-        user = str(command["user_id"])
-        await opener(services, number=number, user=user, trigger_id=command["trigger_id"])
-        return Outcome()
+        return Outcome(form=await prepare(services, number=number, user=str(command["user_id"])))
 
-    return open_form
+    return prepared
 
 
 async def _severity(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
     user = str(command["user_id"])
     if not rest:
-        await open_severity(services, number=number, user=user, trigger_id=command["trigger_id"])
-        return Outcome()
+        return Outcome(form=await severity_form(services, number=number, user=user))
     effects = await services.operations.change_severity(number, new=rest.split()[0], by=user)
     if not effects:
         return Outcome(refused(f"INC-{number} already is {rest.split()[0]}."))
@@ -154,10 +156,8 @@ async def _severity(services: Services, number: int, command: dict[str, Any], re
 async def _close(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
     outcome = await services.resolution.close(number, by=str(command["user_id"]))
     if isinstance(outcome, CloseNeedsConfirmation):
-        await open_close_confirmation(
-            services, number=number, trigger_id=command["trigger_id"], open_items=outcome.open_items
-        )
-        return Outcome()
+        form = await close_confirmation_form(services, number=number, open_items=outcome.open_items)
+        return Outcome(form=form)
     if not outcome:
         return Outcome(refused(f"INC-{number} is already closed."))
     return Outcome(effects=outcome)
@@ -184,9 +184,9 @@ async def _status(services: Services, number: int, command: dict[str, Any], rest
 HANDLERS: dict[str, Handler] = {
     "ack": _ack,
     "assign": _assign,
-    "update": _form(open_update),
+    "update": _form(update_form),
     "severity": _severity,
-    "resolve": _form(open_resolve),
+    "resolve": _form(resolve_form),
     "close": _close,
     "reopen": _reopen,
     "status": _status,

@@ -11,11 +11,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.commands.common import refused
 from bot.commands.forms import (
     FormNotOpened,
-    FormOpener,
-    open_assign,
-    open_resolve,
-    open_severity,
-    open_update,
+    FormPreparer,
+    assign_form,
+    open_form,
+    resolve_form,
+    severity_form,
+    update_form,
 )
 from bot.commands.surface import Surface
 from bot.flows.effects import Effect
@@ -33,11 +34,11 @@ from bot.templates.incident import (
 
 log = get_logger(__name__)
 
-FORMS: dict[str, FormOpener] = {
-    UPDATE_ACTION: open_update,
-    ASSIGN_ACTION: open_assign,
-    SEVERITY_ACTION: open_severity,
-    RESOLVE_ACTION: open_resolve,
+FORMS: dict[str, FormPreparer] = {
+    UPDATE_ACTION: update_form,
+    ASSIGN_ACTION: assign_form,
+    SEVERITY_ACTION: severity_form,
+    RESOLVE_ACTION: resolve_form,
 }
 
 
@@ -70,23 +71,22 @@ def register(surface: Surface, services: Services) -> None:
             number = int(value)
             await act(respond, number, lambda: services.operations.acknowledge(number, user=user))
 
-    def form_button(action_id: str, opener: FormOpener) -> None:
+    def form_button(action_id: str, prepare: FormPreparer) -> None:
         @surface.action(action_id)
-        async def open_form(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        async def form_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
             user, value = _clicked(body)
             if not value.isdigit():
                 return
             bind_request(incident=int(value))
             try:
-                await opener(
-                    services, number=int(value), user=user, trigger_id=str(body["trigger_id"])
-                )
+                view = await prepare(services, number=int(value), user=user)
+                await open_form(services, str(body["trigger_id"]), view)
             except (Refused, FormNotOpened) as problem:
                 await answer(respond, str(problem))
 
-    for action_id, opener in FORMS.items():
-        form_button(action_id, opener)
+    for action_id, prepare in FORMS.items():
+        form_button(action_id, prepare)
 
     @surface.action(ops.TAKE_ROLE_ACTION)
     async def take_role(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer, RenderedMessage
 from bot.flows.naming import incident_channel_name
 from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure, SlackPort
-from bot.flows.timeline import record_event
+from bot.flows.timeline import note_unreachable
 from bot.policy import Policy, Target
 
 log = structlog.stdlib.get_logger(__name__)
@@ -114,20 +114,10 @@ class ProvisioningSteps:
         except SlackFailure as failure:
             if failure.transient:
                 raise  # retried with the step
-            await self._unreachable(number, target, failure)
+            await note_unreachable(
+                self.sessions, self.clock, number=number, target=target, failure=failure
+            )
             return []
-
-    async def _unreachable(self, number: int, target: Target, failure: SlackFailure) -> None:
-        """A policy target Slack does not know: say so on the timeline, carry on without it."""
-        log.warning("policy_target_unreachable", target=str(target), error=failure.error)
-        await record_event(
-            self.sessions,
-            self.clock,
-            number=number,
-            kind="policy_problem",
-            text=f"Could not reach {target} ({failure.error}); check the policy",
-            dedupe_key=f"{number}:unreachable:{target}",
-        )
 
     async def save(self, number: int, **changes: Any) -> None:
         async with self.sessions() as session:
@@ -257,7 +247,9 @@ class ProvisioningSteps:
         for key, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, SlackFailure) and not outcome.transient:
                 target = Target.parse(key)
-                await self._unreachable(context.number, target, outcome)
+                await note_unreachable(
+                    self.sessions, self.clock, number=context.number, target=target, failure=outcome
+                )
             elif isinstance(outcome, BaseException):
                 failure = failure or outcome
                 continue

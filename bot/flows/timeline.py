@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
+from bot.flows.ports import SlackFailure
+from bot.policy import Target
+
+log = structlog.stdlib.get_logger(__name__)
 
 
 async def record_event(
@@ -32,3 +37,24 @@ async def record_event(
         )
         await session.commit()
     return event is not None
+
+
+async def note_unreachable(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    number: int,
+    target: Target,
+    failure: SlackFailure,
+) -> None:
+    """A policy target Slack does not know (a group, a channel): say so on the timeline once
+    and carry on without it, rather than retry what retrying cannot fix."""
+    log.warning("policy_target_unreachable", target=str(target), error=failure.error)
+    await record_event(
+        sessions,
+        clock,
+        number=number,
+        kind="policy_problem",
+        text=f"Could not reach {target} ({failure.error}); check the policy",
+        dedupe_key=f"{number}:unreachable:{target}",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from typing import Any
 
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait_for
@@ -13,14 +14,22 @@ from tests.fakeslack.records import ChannelView
 
 
 def _latest_view(fake: FakeSlack, user: str, callback_id: str) -> dict[str, Any]:
+    """The newest `callback_id` modal opened for `user` that has not been submitted yet."""
+
     def find() -> dict[str, Any] | None:
         for view in fake.views(user):
-            if view.payload.get("callback_id") == callback_id:
-                return dict(view.payload)
+            payload = view.payload
+            submitted = _SUBMITTED.setdefault(fake, set())
+            if payload.get("callback_id") == callback_id and payload["id"] not in submitted:
+                return dict(payload)
         return None
 
     found: dict[str, Any] = wait_for(find, what=f"the {callback_id} modal", timeout=5)
     return found
+
+
+# View ids each fake Slack has seen submitted: a new form is never mistaken for the last one.
+_SUBMITTED: weakref.WeakKeyDictionary[FakeSlack, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _texts(channel: ChannelView) -> list[str]:
@@ -42,6 +51,7 @@ def _submit(
     view = _latest_view(fake, user, callback_id)
     values = fill_modal(view, answers)
     reply = slack.view_submission(user, view, values)
+    _SUBMITTED.setdefault(fake, set()).add(view["id"])
     assert reply.status == 200, reply.text
     return reply, view, values
 
