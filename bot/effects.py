@@ -119,6 +119,13 @@ class EffectRunner:
             )
             await self._failed(effect, claimed.attempts, failure)
             return
+        except Exception as error:
+            # A bug, not Slack: logged with its traceback, recorded, not retried in a loop.
+            log.exception("effect_crashed", incident=effect.number, effect=type(effect).__name__)
+            await self._failed(
+                effect, claimed.attempts, SlackFailure("effect", type(error).__name__)
+            )
+            return
         finally:
             heartbeat.cancel()
         async with self.sessions() as session:
