@@ -40,6 +40,8 @@ log = get_logger(__name__)
 # `<@U123>`, `<@U123|alice>` (escaped mentions), or a bare user id.
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9_]{2,})\b")
 IN_CHANNEL = ("ack", "assign", "update", "severity", "resolve", "close", "reopen", "status")
+# Bare `/incident` declares, except in an incident's channel, where it shows the status.
+BARE = ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def register(surface: Surface, services: Services) -> None:
         )
         await ack(**ephemeral(ops.incident_list(incidents, now=services.clock.now())))
 
-    @surface.command(COMMAND, matchers=[subcommand(*IN_CHANNEL)])
+    @surface.command(COMMAND, matchers=[subcommand(*IN_CHANNEL, BARE)])
     async def incident_subcommand(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
     ) -> None:
@@ -182,6 +184,7 @@ async def _status(services: Services, number: int, command: dict[str, Any], rest
 
 
 HANDLERS: dict[str, Handler] = {
+    BARE: _status,
     "ack": _ack,
     "assign": _assign,
     "update": _form(update_form),

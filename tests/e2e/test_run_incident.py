@@ -307,3 +307,13 @@ def test_status_summary_in_the_channel(slack: SlackDriver, fake: FakeSlack) -> N
     assert "<@U_ALICE>" in blocks  # the commander
     assert "not acknowledged yet" in blocks
     assert "Take role" in blocks  # the scribe and comms roles are still free
+
+
+def test_bare_command_in_the_incident_channel_shows_its_status(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    channel = _declare_p2(slack, fake)
+    views_before = len(fake.views("U_BOB"))
+    text = _ephemeral_text(slack.slash("U_BOB", "", channel=channel.id))
+    assert "INC-1" in text
+    assert len(fake.views("U_BOB")) == views_before  # no declare form here
