@@ -112,31 +112,29 @@ ARCHIVE_SECONDS = 30
 def build_scheduler(services: Services) -> AsyncIOScheduler:
     """Periodic ticks that claim due work from the database; the scheduler holds no state."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        services.provisioner.reconcile,
-        "interval",
-        seconds=RECONCILE_SECONDS,
-        id="reconcile_provisioning",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=services.clock.now(),  # at start: finish what a crash left behind
-    )
-    scheduler.add_job(
-        services.effects.deliver_due,
-        "interval",
-        seconds=RECONCILE_SECONDS,
-        id="deliver_effects",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=services.clock.now(),
-    )
-    scheduler.add_job(
+
+    def every(
+        seconds: int, job: Callable[[], Awaitable[object]], job_id: str, *, now: bool
+    ) -> None:
+        # One tick at a time per process; a missed tick is not made up twice.
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            **({"next_run_time": services.clock.now()} if now else {}),
+        )
+
+    # At start: finish the provisioning and deliver the effects a crash left behind.
+    every(RECONCILE_SECONDS, services.provisioner.reconcile, "reconcile_provisioning", now=True)
+    every(RECONCILE_SECONDS, services.effects.deliver_due, "deliver_effects", now=True)
+    every(
+        ARCHIVE_SECONDS,
         partial(archive_due_channels, services),
-        "interval",
-        seconds=ARCHIVE_SECONDS,
-        id="archive_closed_incidents",
-        max_instances=1,
-        coalesce=True,
+        "archive_closed_incidents",
+        now=False,
     )
     return scheduler
 

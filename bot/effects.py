@@ -92,8 +92,7 @@ class EffectRunner:
 
     async def _deliver(self, effect: Effect) -> None:
         if effect.step is None:
-            await self._apply(_Delivery(effect, attempts=1))
-            return
+            raise ValueError("effects are delivered from the outbox: store them with the change")
         now = self.clock.now()
         async with self.sessions() as session:
             claimed = await store.claim_step(
@@ -372,4 +371,4 @@ class _Delivery:
 
     def next_key(self) -> str:
         self.posts += 1
-        return f"{self.effect.step or 'now'}#{self.posts}"
+        return f"{self.effect.step}#{self.posts}"

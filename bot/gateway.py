@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,33 +211,33 @@ class SlackGateway:
             raise SlackFailure("conversations.list", "channel_not_found")
         return self._channel_ids[name]
 
-    async def _channels(self) -> Any:
+    def _channels(self) -> AsyncIterator[dict[str, Any]]:
+        return self._paged(
+            "conversations.list",
+            "channels",
+            types="public_channel,private_channel",
+            exclude_archived=True,
+            limit=200,
+        )
+
+    async def _paged(self, method: str, key: str, **args: Any) -> AsyncIterator[Any]:
+        """Every item under `key` across the pages of a cursor-paginated method."""
         cursor = ""
         while True:
-            data = await self.call(
-                "conversations.list",
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=200,
-                cursor=cursor or None,
-            )
-            for channel in data.get("channels", []):
-                yield channel
+            data = await self.call(method, cursor=cursor or None, **args)
+            for item in data.get(key, []):
+                yield item
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 return
 
     async def is_member(self, *, channel: str, user: str) -> bool:
-        cursor = ""
-        while True:
-            data = await self.call(
-                "conversations.members", channel=channel, limit=1000, cursor=cursor or None
-            )
-            if user in data.get("members", []):
+        async for member in self._paged(
+            "conversations.members", "members", channel=channel, limit=1000
+        ):
+            if member == user:
                 return True
-            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                return False
+        return False
 
     async def archive(self, *, channel: str) -> None:
         try:

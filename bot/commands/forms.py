@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import store
 from bot.commands.common import card
 from bot.flows.cards import Choice, RoleLine
 from bot.flows.lifecycle import WORKING, Status, legal_next
@@ -40,14 +41,17 @@ async def open_form(services: Services, trigger_id: str, view: View) -> None:
         ) from failure
 
 
-async def _allowed(services: Services, number: int, user: str, action: PermissionAction) -> None:
+async def _allowed(
+    services: Services, number: int, user: str, action: PermissionAction
+) -> store.Incident:
+    """The incident, once `user` is known to be allowed to do `action` to it."""
     incident = await services.operations.incident(number)
     await services.operations.authorize(incident, user, action)
+    return incident
 
 
 async def update_form(services: Services, *, number: int, user: str) -> View:
-    await _allowed(services, number, user, "update")
-    incident = await services.operations.incident(number)
+    incident = await _allowed(services, number, user, "update")
     current = Status(incident.status)
     if current not in (Status.TRIAGE, *WORKING):
         raise Refused(
@@ -67,8 +71,7 @@ async def update_form(services: Services, *, number: int, user: str) -> View:
 
 
 async def resolve_form(services: Services, *, number: int, user: str) -> View:
-    await _allowed(services, number, user, "resolve")
-    incident = await services.operations.incident(number)
+    incident = await _allowed(services, number, user, "resolve")
     if incident.status == Status.RESOLVED.value:
         raise Refused(f"INC-{number} is already resolved.")
     if Status(incident.status) not in (Status.TRIAGE, *WORKING):
