@@ -406,7 +406,10 @@ def test_users_and_usergroups(fake: FakeSlack, client: WebClient) -> None:
     assert slack_error(lambda: client.users_lookupByEmail(email="x@example.com"))["error"] == (
         "users_not_found"
     )
-    assert slack_error(lambda: client.users_info(user="U_GHOST"))["error"] == "user_not_found"
+    assert slack_error(lambda: client.users_info(user="U_GHOST")) == {
+        "ok": False,
+        "error": "user_not_found",
+    }
     ids = {u["id"] for u in client.users_list()["members"]}
     assert {"U_ALICE", "U_BOB", "U_CAROL", "U_DAVE", "U_ERIN", "U_BACKUP"} <= ids
     assert fake.bot_user_id in ids

@@ -333,3 +333,257 @@ def test_injected_429_carries_retry_after(fake: FakeSlack, client: WebClient) ->
     assert raised.value.response.headers["Retry-After"] == "7"
     assert raised.value.response.data == {"ok": False, "error": "ratelimited"}
     assert client.conversations_create(name="inc-429")["ok"] is True
+
+
+# -- faults after the fact: the call takes effect, then fails --
+
+
+def async_client(fake: FakeSlack) -> AsyncWebClient:
+    """No retry handlers: slack_sdk's built-in connection-error retry would hide the fault."""
+    return AsyncWebClient(base_url=fake.api_url, token=fake.bot_token, retry_handlers=[])
+
+
+async def test_fail_after_500_keeps_the_message(fake: FakeSlack, channel: str) -> None:
+    client = async_client(fake)
+    fake.fail_after("chat.postMessage")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=channel, text="posted, then 500")
+    assert raised.value.response.status_code == 500
+    assert raised.value.response.data == {"ok": False, "error": "internal_error"}
+    [message] = fake.channel(channel).messages
+    assert message.text == "posted, then 500"
+    [call] = fake.calls("chat.postMessage")
+    assert (call.status, call.ok, call.error) == (500, False, "internal_error")
+    assert call.response == {"ok": False, "error": "internal_error"}
+    assert call.applied is True
+    assert call.dropped is False
+    assert call.suppressed_response is not None
+    assert call.suppressed_response["ts"] == message.ts
+    # Used up: the next call answers normally.
+    assert (await client.chat_postMessage(channel=channel, text="next"))["ok"] is True
+    assert [m.text for m in fake.channel(channel).messages] == ["posted, then 500", "next"]
+    assert [c.applied for c in fake.calls("chat.postMessage")] == [True, True]
+    assert fake.violations == []
+
+
+async def test_fail_after_drop_closes_the_connection(fake: FakeSlack, channel: str) -> None:
+    client = async_client(fake)
+    fake.fail_after("chat.postMessage", drop=True)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await asyncio.wait_for(client.chat_postMessage(channel=channel, text="lost answer"), 5)
+    assert [m.text for m in fake.channel(channel).messages] == ["lost answer"]
+    [call] = fake.calls("chat.postMessage")
+    assert call.done
+    assert (call.dropped, call.applied, call.ok) == (True, True, False)
+    assert (call.status, call.response, call.error) == (None, None, "connection_closed")
+    assert call.suppressed_response is not None
+    assert call.suppressed_response["ok"] is True
+    # The server keeps serving; conversations.create too creates the channel it never confirms.
+    fake.fail_after("conversations.create", drop=True)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await asyncio.wait_for(client.conversations_create(name="inc-dropped"), 5)
+    assert fake.channel("inc-dropped").members == {fake.bot_user_id}
+    with pytest.raises(SlackApiError) as retried:  # a blind retry finds the name taken
+        await client.conversations_create(name="inc-dropped")
+    assert retried.value.response["error"] == "name_taken"
+
+
+async def test_fail_after_status_200_with_an_error(fake: FakeSlack, channel: str) -> None:
+    client = async_client(fake)
+    fake.fail_after("chat.postMessage", status=200, error="fatal_error")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=channel, text="posted, then fatal_error")
+    assert raised.value.response.status_code == 200
+    assert raised.value.response.data == {"ok": False, "error": "fatal_error"}
+    assert len(fake.channel(channel).find("posted, then fatal_error")) == 1
+    [call] = fake.calls("chat.postMessage")
+    assert (call.status, call.error, call.applied) == (200, "fatal_error", True)
+
+
+def test_fail_after_where_matches_only_some_calls(
+    fake: FakeSlack, client: WebClient, channel: str
+) -> None:
+    leadership = fake.channel_id("leadership")
+    fake.fail_after("chat.postMessage", where=lambda args: args.get("channel") == leadership)
+    client.chat_postMessage(channel=channel, text="not matched")
+    failed = slack_error(lambda: client.chat_postMessage(channel=leadership, text="matched"))
+    assert failed.response.status_code == 500
+    client.chat_postMessage(channel=leadership, text="after")
+    assert [m.text for m in fake.channel(channel).messages] == ["not matched"]
+    assert [m.text for m in fake.channel(leadership).messages] == ["matched", "after"]
+    calls = fake.calls("chat.postMessage")
+    assert [(c.args["channel"], c.status, c.applied) for c in calls] == [
+        (channel, 200, True),
+        (leadership, 500, True),
+        (leadership, 200, True),
+    ]
+
+
+def test_fail_after_waits_for_a_call_that_takes_effect(fake: FakeSlack, client: WebClient) -> None:
+    """Rate-limited, refused and injected-failure calls change nothing: the fault stays."""
+    fake.set_rate_limit("conversations.create", 1)
+    client.conversations_create(name="inc-a")
+    fake.fail_after("conversations.create", n=2, status=503, error="service_unavailable")
+    assert slack_error(lambda: client.conversations_create(name="inc-b")).response.status_code == (
+        429
+    )
+    fake.advance_time(61)
+    fake.fail_next("conversations.create", status=500)
+    assert slack_error(lambda: client.conversations_create(name="inc-b")).response["error"] == (
+        "fatal_error"
+    )
+    fake.reset_rate_limits()
+    assert slack_error(lambda: client.conversations_create(name="inc-a")).response["error"] == (
+        "name_taken"
+    )
+    fake.reset_rate_limits()
+    failed = slack_error(lambda: client.conversations_create(name="inc-b"))
+    assert (failed.response.status_code, failed.response["error"]) == (503, "service_unavailable")
+    assert "inc-b" in [c.name for c in fake.channels()]
+    calls = fake.calls("conversations.create")
+    assert [(c.status, c.error, c.applied) for c in calls] == [
+        (200, None, True),
+        (429, "ratelimited", False),
+        (500, "fatal_error", False),
+        (200, "name_taken", False),
+        (503, "service_unavailable", True),
+    ]
+
+
+async def test_fail_after_on_a_held_call(fake: FakeSlack, channel: str) -> None:
+    client = async_client(fake)
+    hold = fake.hold("chat.postMessage")
+    fake.fail_after("chat.postMessage", status=502)
+    task = asyncio.create_task(client.chat_postMessage(channel=channel, text="held"))
+    assert await hold.wait_arrived_async(5)
+    assert fake.channel(channel).messages == []
+    hold.release()
+    with pytest.raises(SlackApiError) as raised:
+        await task
+    assert raised.value.response.status_code == 502
+    assert [m.text for m in fake.channel(channel).messages] == ["held"]
+
+
+def test_fail_after_response_url(fake: FakeSlack, channel: str) -> None:
+    url = fake.new_response_url(user_id="U_ALICE", channel_id=channel)
+    fake.fail_after("response_url")
+    assert post_json(url, {"text": "seen anyway"}) == (
+        500,
+        {"ok": False, "error": "internal_error"},
+    )
+    assert [s.text for s in fake.seen_by("U_ALICE")] == ["seen anyway"]
+    [call] = fake.calls("response_url")
+    assert (call.status, call.applied) == (500, True)
+
+
+# -- losing access, DMs, unknown users --
+
+
+def test_remove_member_takes_the_bot_out_of_a_private_channel(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    private = fake.add_channel(name="sec-incident", private=True, members=["U_ALICE"])
+    assert set(client.conversations_members(channel=private)["members"]) == {
+        "U_ALICE",
+        fake.bot_user_id,
+    }
+    fake.remove_member("sec-incident", fake.bot_user_id)
+    assert fake.channel(private).members == {"U_ALICE"}
+    for read in (
+        lambda: client.conversations_members(channel=private),
+        lambda: client.conversations_info(channel=private),
+        lambda: client.conversations_history(channel=private),
+    ):
+        assert slack_error(read).response.data == {"ok": False, "error": "channel_not_found"}
+    for write in (
+        lambda: client.chat_postMessage(channel=private, text="still here?"),
+        lambda: client.conversations_setTopic(channel=private, topic="x"),
+    ):
+        assert slack_error(write).response.data == {"ok": False, "error": "not_in_channel"}
+    listed = client.conversations_list(types="private_channel")["channels"]
+    assert private not in [c["id"] for c in listed]
+    assert fake.channel(private).messages == []
+    assert fake.violations == []
+
+
+def test_remove_member_of_a_person_and_misuse(fake: FakeSlack, client: WebClient) -> None:
+    channel = fake.channel_id("incident-response")
+    fake.remove_member(channel, "U_BOB")
+    assert "U_BOB" not in client.conversations_members(channel=channel)["members"]
+    history = client.conversations_history(channel=channel)["messages"]
+    assert (history[0]["subtype"], history[0]["user"]) == ("channel_leave", "U_BOB")
+    with pytest.raises(ValueError, match="not a member"):
+        fake.remove_member(channel, "U_BOB")
+    client.chat_postMessage(channel="U_BOB", text="dm")
+    with pytest.raises(ValueError, match="direct message"):
+        fake.remove_member("U_BOB", fake.bot_user_id)
+
+
+def test_dm_with_metadata_is_found_again_by_user_id(fake: FakeSlack, client: WebClient) -> None:
+    assert fake.dms("U_ALICE") == []
+    metadata = {"event_type": "page_sent", "event_payload": {"incident": 42, "round": 1}}
+    first = client.chat_postMessage(channel="U_ALICE", text="you are paged", metadata=metadata)
+    dm = first["channel"]
+    assert dm.startswith("D")
+    assert first["message"]["metadata"] == metadata
+    second = client.chat_postMessage(channel="U_ALICE", text="reminder")["ts"]
+    fake.post_as_user("U_ALICE", "U_ALICE", "on it")
+    third = client.chat_postMessage(channel=dm, text="thanks")["ts"]
+
+    opened = client.conversations_open(users="U_ALICE")
+    assert opened["channel"]["id"] == dm
+    assert opened["already_open"] is True
+    history = client.conversations_history(channel=dm, include_all_metadata=True)
+    assert [m["text"] for m in history["messages"]] == [
+        "thanks",
+        "on it",
+        "reminder",
+        "you are paged",
+    ]
+    found = [
+        m for m in history["messages"] if m.get("metadata", {}).get("event_type") == "page_sent"
+    ]
+    assert [(m["ts"], m["metadata"]) for m in found] == [(first["ts"], metadata)]
+    assert found[0]["bot_id"] == fake.bot_id
+    assert history["has_more"] is False
+    assert (history["channel_actions_ts"], history["channel_actions_count"]) == (None, 0)
+    plain = client.conversations_history(channel=dm)["messages"]
+    assert all("metadata" not in m for m in plain)
+
+    after_first = client.conversations_history(channel=dm, oldest=first["ts"], limit=2)
+    assert [m["ts"] for m in after_first["messages"]] == [third, after_first["messages"][1]["ts"]]
+    assert [m["text"] for m in after_first["messages"]] == ["thanks", "on it"]
+    assert after_first["has_more"] is True
+    rest = client.conversations_history(
+        channel=dm,
+        oldest=first["ts"],
+        limit=2,
+        cursor=after_first["response_metadata"]["next_cursor"],
+    )
+    assert [m["ts"] for m in rest["messages"]] == [second]
+    assert rest["has_more"] is False
+    until = client.conversations_history(channel=dm, latest=second, inclusive=True, limit=1)
+    assert [m["ts"] for m in until["messages"]] == [second]
+    assert until["latest"] == second
+
+    dms = fake.dms("U_ALICE")
+    assert [m.text for m in dms] == ["you are paged", "reminder", "thanks"]
+    assert dms[0].metadata == metadata
+    assert all(m.channel == dm for m in dms)
+    assert fake.dms("U_BOB") == []
+    assert fake.violations == []
+
+
+async def test_default_slack_sdk_retry_repeats_a_dropped_post(
+    fake: FakeSlack, channel: str
+) -> None:
+    """slack_sdk's default AsyncConnectionErrorRetryHandler retries a dropped connection once:
+    the retry succeeds, and the message is posted twice."""
+    client = AsyncWebClient(base_url=fake.api_url, token=fake.bot_token)
+    fake.fail_after("chat.postMessage", drop=True)
+    assert (await client.chat_postMessage(channel=channel, text="twice"))["ok"] is True
+    assert [m.text for m in fake.channel(channel).messages] == ["twice", "twice"]
+    assert [(c.dropped, c.applied) for c in fake.calls("chat.postMessage")] == [
+        (True, True),
+        (False, True),
+    ]

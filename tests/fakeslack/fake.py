@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from tests.fakeslack.h_views import apply_view_ack, close_stack
-from tests.fakeslack.limits import Clock, Fault, Faults, Hold, Holds, RateLimiter
+from tests.fakeslack.limits import AfterFault, Clock, Fault, Faults, Hold, Holds, RateLimiter
 from tests.fakeslack.recording import Recorder, critical_path
 from tests.fakeslack.records import (
     Call,
@@ -184,6 +184,19 @@ class FakeSlack:
         with self._ws.lock:
             self._channel(channel).is_archived = True
 
+    def remove_member(self, channel: str, user_id: str) -> None:
+        """Take `user_id` out of `channel` (name or id), as an admin removing them would, with
+        the `channel_leave` system message. For the bot and a private channel the bot can no
+        longer see it: reads answer `channel_not_found`, writes `not_in_channel`; for the bot
+        and a public channel, what needs membership answers `not_in_channel`."""
+        with self._ws.lock:
+            ch = self._channel(channel)
+            if ch.is_im or ch.is_mpim:
+                raise ValueError(f"{ch.id} is a direct message: its members cannot change")
+            if user_id not in ch.members:
+                raise ValueError(f"{user_id} is not a member of {ch.id} (#{ch.name})")
+            self._ws.remove_member(ch, user_id)
+
     def _channel(self, name_or_id: str) -> Channel:
         ws = self._ws
         if name_or_id in ws.channels:
@@ -277,6 +290,31 @@ class FakeSlack:
         `status=429` answers like the rate limiter: `ratelimited` with `Retry-After`."""
         self._faults.add(method, n, Fault(error, status, hang, retry_after))
 
+    def fail_after(
+        self,
+        method: str,
+        n: int = 1,
+        *,
+        status: int = 500,
+        error: str | None = None,
+        drop: bool = False,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """The next `n` calls of `method` (or "response_url" / "file_upload") whose decoded
+        arguments satisfy `where` (if given) and that the fake executes successfully take
+        effect, then fail: with `drop` the connection is closed without any HTTP answer (the
+        client sees e.g. aiohttp's ServerDisconnectedError); otherwise HTTP `status` with
+        `{"ok": false, "error": error or "internal_error"}` (status 200 with e.g.
+        `error="fatal_error"`: `ok: false` at HTTP 200; 429 adds `Retry-After: 1`). Calls
+        refused before the handler (holds and rate limits apply as usual) or by it do not use
+        the fault up. `Call.applied` is True and `Call.suppressed_response` holds the real
+        answer; a dropped call has `Call.dropped`."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        if not drop and not (status == 200 or 400 <= status <= 599):
+            raise ValueError(f"status {status}: use 200 (with `error`) or 400-599")
+        self._faults.add_after(method, n, AfterFault(status, error, drop, where))
+
     def hold(self, method: str, where: Callable[[dict[str, Any]], bool] | None = None) -> Hold:
         """Hold the next call of `method` (whose arguments satisfy `where`, if given)."""
         return self._holds.add(method, where)
@@ -320,6 +358,17 @@ class FakeSlack:
             if found is None:
                 raise KeyError(f"no message {ts} in {ch.id}")
             return snapshot_message(self._ws, ch, found)
+
+    def dms(self, user_id: str) -> list[Message]:
+        """The bot's messages in its IM with `user_id`, oldest first (thread replies under
+        `Message.replies`, as in `ChannelView.messages`); [] if no IM is open.
+        `channel(user_id)` is the whole IM."""
+        with self._ws.lock:
+            channel_id = self._ws.ims.get(user_id)
+            if channel_id is None:
+                return []
+            view = snapshot_channel(self._ws, self._ws.channels[channel_id])
+        return [m for m in view.messages if m.user == self.bot_user_id]
 
     def seen_by(self, user_id: str, *, include_channels: bool = False) -> list[Seen]:
         with self._ws.lock:

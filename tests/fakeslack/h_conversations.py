@@ -171,8 +171,7 @@ def kick(ctx: Ctx, a: dict[str, Any]) -> dict[str, Any]:
     if user_id not in ch.members:
         ctx.fail("not_in_channel")
     assert user_id is not None
-    ch.members.discard(user_id)
-    ws.system_message(ch, "channel_leave", user_id, f"<@{user_id}> has left the channel")
+    ws.remove_member(ch, user_id)
     return {"errors": {}}
 
 
@@ -235,12 +234,17 @@ def history(ctx: Ctx, a: dict[str, Any]) -> dict[str, Any]:
     found = list(reversed(_window(ctx, a, top)))
     page, cursor = paginate(found, limit=limit, cursor=as_str(a, "cursor"), kind="h")
     meta = as_bool(a, "include_all_metadata")
-    return {
+    out: dict[str, Any] = {
         "messages": [message_obj(ws, ch, m, metadata=meta) for m in page],
         "has_more": bool(cursor),
         "pin_count": len(ch.pins),
+        "channel_actions_ts": None,
+        "channel_actions_count": 0,
         "response_metadata": {"next_cursor": cursor},
     }
+    if a.get("latest") not in (None, ""):
+        out["latest"] = str(a["latest"])  # Slack echoes `latest` when it was given
+    return out
 
 
 @method("conversations.replies", tier="t3", required=("channel", "ts"), http="GET")

@@ -114,9 +114,26 @@ class Fault:
     retry_after: int = 1  # the Retry-After header sent with an injected HTTP 429
 
 
+@dataclass(frozen=True)
+class AfterFault:
+    """`fail_after`: the call takes effect, then the client gets this instead of the answer."""
+
+    status: int
+    error: str | None
+    drop: bool  # close the connection without any HTTP response
+    where: Callable[[dict[str, Any]], bool] | None = None
+
+    def answer(self) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The HTTP answer the client gets (not used when `drop`)."""
+        if self.status == 429:
+            return 429, {"ok": False, "error": self.error or "ratelimited"}, {"Retry-After": "1"}
+        return self.status, {"ok": False, "error": self.error or "internal_error"}, {}
+
+
 class Faults:
     def __init__(self) -> None:
         self._queue: dict[str, deque[Fault]] = {}
+        self._after: dict[str, list[AfterFault]] = {}
         self._lock = threading.Lock()
 
     def add(self, method: str, n: int, fault: Fault) -> None:
@@ -128,9 +145,24 @@ class Faults:
             queue = self._queue.get(method)
             return queue.popleft() if queue else None
 
+    def add_after(self, method: str, n: int, fault: AfterFault) -> None:
+        with self._lock:
+            self._after.setdefault(method, []).extend([fault] * n)
+
+    def take_after(self, method: str, args: dict[str, Any]) -> AfterFault | None:
+        """The first pending `fail_after` fault of `method` whose `where` accepts `args`."""
+        with self._lock:
+            pending = self._after.get(method, [])
+            for i, fault in enumerate(pending):
+                if fault.where is None or fault.where(args):
+                    del pending[i]
+                    return fault
+            return None
+
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._after.clear()
 
 
 class Hold:

@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from tests.fakeslack.records import Call, Violation
@@ -13,6 +14,19 @@ from tests.fakeslack.records import Call, Violation
 # Plain string arguments that end up in front of people.
 TEXT_ARGS = ("text", "topic", "purpose", "initial_comment", "title", "name")
 STRUCTURED_ARGS = ("blocks", "attachments", "view", "document_content", "changes")
+
+
+# `Call.error` of a call whose connection `fail_after(..., drop=True)` closed without answering.
+DROPPED_ERROR = "connection_closed"
+
+
+@dataclass
+class Effect:
+    """What happened to a call besides its answer (filled in by the server's pipeline)."""
+
+    applied: bool = False  # the fake executed it successfully: its effects happened
+    suppressed: dict[str, Any] | None = None  # the real answer `fail_after` replaced
+    dropped: bool = False  # the connection is closed without an HTTP answer
 
 
 class Recorder:
@@ -37,10 +51,15 @@ class Recorder:
             self._calls.append(call)
             return call
 
-    def end(self, call: Call, status: int, body: dict[str, Any]) -> None:
+    def end(self, call: Call, status: int, body: dict[str, Any], effect: Effect) -> None:
         with self.lock:
             call.ended_at = time.monotonic()
             call.wall_ended_at = time.time()
+            call.applied = effect.applied
+            call.suppressed_response = effect.suppressed
+            if effect.dropped:
+                call.dropped, call.ok, call.error = True, False, DROPPED_ERROR
+                return
             call.status = status
             call.response = body
             call.ok = bool(body.get("ok")) and status == 200

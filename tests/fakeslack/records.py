@@ -17,6 +17,14 @@ class Call:
     `started_at`/`ended_at` are `time.monotonic()` values (comparable with the test's own
     clock); `wall_started_at`/`wall_ended_at` are `time.time()` values. A call still in flight
     has `ended_at is None` and `ok is None`.
+
+    `ok`, `error`, `status` and `response` are what the client saw. `applied` says whether the
+    fake executed the call successfully (its effects, if any, happened), whatever the client
+    saw: True for a successful call and for one that `fail_after` failed after the fact (its
+    real answer is then in `suppressed_response`), False when the call was refused or failed
+    before it changed anything, None while in flight. `dropped`: the connection was closed
+    without any HTTP answer (`fail_after(..., drop=True)`); then `status` and `response` are
+    None and `error` is "connection_closed".
     """
 
     index: int
@@ -32,6 +40,9 @@ class Call:
     status: int | None = None
     response: dict[str, Any] | None = None
     warning: str | None = None
+    applied: bool | None = None
+    dropped: bool = False
+    suppressed_response: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:

@@ -6,7 +6,8 @@ Routes:
   POST     /response_url/<token>   response_urls issued by FakeSlack.new_response_url
   GET      /files/<file_id>/<name> url_private of an uploaded file
 Every request passes: hold -> latency -> injected fault -> (Web API only) auth -> method
-lookup -> rate limit -> required arguments -> handler (under the workspace lock).
+lookup -> rate limit -> required arguments -> handler (under the workspace lock) -> fault
+after the fact (`fail_after`: the effect stays, the answer is replaced or the connection closed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from tests.fakeslack.recording import Effect
 from tests.fakeslack.registry import all_methods, effective_required, missing_argument_error
 from tests.fakeslack.responses import apply_response_url
 from tests.fakeslack.rules import Ctx, SlackError, decode_json_args, required_missing
@@ -162,6 +164,30 @@ class Server:
             return 200, {"ok": False, "error": fault.error}, {}
         return None
 
+    def _after(
+        self, method: str, call: Call, effect: Effect, applied: bool, answer: Answer
+    ) -> Answer:
+        """After the fake executed a call (`applied`: successfully), a pending `fail_after`
+        fault replaces its answer (or, with `drop`, marks the connection for closing)."""
+        effect.applied = applied
+        if not applied:
+            return answer
+        fault = self.fake._faults.take_after(method, call.args)
+        if fault is None:
+            return answer
+        effect.suppressed = copy.deepcopy(answer[1])
+        effect.dropped = fault.drop
+        return fault.answer()
+
+    @staticmethod
+    def _reply(request: web.Request, effect: Effect, response: web.Response) -> web.Response:
+        """The response to send, unless the connection is to be dropped: then close it now, so
+        that the client sees the server disconnect without any HTTP answer (aiohttp quietly
+        gives up writing the response to the closed transport)."""
+        if effect.dropped:
+            request.protocol.force_close()
+        return response
+
     def _violate(self, method: str, rule: str, detail: str, call: Call | None) -> None:
         self.fake._recorder.violate(method, rule, detail, call.index if call else None)
 
@@ -189,18 +215,25 @@ class Server:
         args = decode_json_args(args)
         call = self.fake._recorder.begin(method, copy.deepcopy(args), request.method)
         answer: Answer = (500, {"ok": False, "error": "fake_internal_error"}, {})
+        effect = Effect()
         try:
-            answer = await self._pipeline(method, args, token, parse_error, call)
+            answer = await self._pipeline(method, args, token, parse_error, call, effect)
         except Exception as exc:  # a bug in the fake itself: make it loud
             traceback.print_exc(file=sys.stderr)
             self._violate(method, "fake_internal_error", repr(exc), call)
         finally:
-            self.fake._recorder.end(call, answer[0], copy.deepcopy(answer[1]))
+            self.fake._recorder.end(call, answer[0], copy.deepcopy(answer[1]), effect)
         status, body, headers = answer
-        return web.json_response(body, status=status, headers=headers)
+        return self._reply(request, effect, web.json_response(body, status=status, headers=headers))
 
     async def _pipeline(
-        self, method: str, args: dict[str, Any], token: Any, parse_error: str | None, call: Call
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: Any,
+        parse_error: str | None,
+        call: Call,
+        effect: Effect,
     ) -> Answer:
         early = await self._before(method, call)
         if early is not None:
@@ -245,7 +278,7 @@ class Server:
             if ctx.warnings and body.get("ok"):
                 body["warning"] = ",".join(ctx.warnings)
                 body.setdefault("response_metadata", {})["warnings"] = list(ctx.warnings)
-        return 200, body, {}
+        return self._after(method, call, effect, bool(body.get("ok")), (200, body, {}))
 
     # -- uploads, response_urls, downloads --------------------------------------------------------
     async def _upload(self, request: web.Request) -> web.Response:
@@ -260,6 +293,7 @@ class Server:
             "file_upload", {"file_id": file_id, "length": len(data)}, "POST"
         )
         status, text = 200, f"OK - {len(data)}"
+        effect = Effect()
         try:
             early = await self._before("file_upload", call)
             if early is not None:
@@ -275,9 +309,15 @@ class Server:
                             detail = f"declared {f.length} bytes, sent {len(data)}"
                             self._violate("file_upload", "upload_length", detail, call)
                         f.content, f.uploaded = data, True
+                real: Answer = (status, {"ok": status == 200, "body": text}, {})
+                after = self._after("file_upload", call, effect, status == 200, real)
+                if after is not real:
+                    status, text = after[0], json.dumps(after[1])
         finally:
-            self.fake._recorder.end(call, status, {"ok": status == 200, "body": text})
-        return web.Response(text=text, status=status, content_type="text/plain")
+            body = {"ok": status == 200, "body": text}
+            self.fake._recorder.end(call, status, body, effect)
+        response = web.Response(text=text, status=status, content_type="text/plain")
+        return self._reply(request, effect, response)
 
     async def _response_url(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -294,6 +334,7 @@ class Server:
         record = body if isinstance(body, dict) else {"body": body}
         call = self.fake._recorder.begin("response_url", copy.deepcopy(record), "POST")
         answer: Answer = (404, {"ok": False, "error": "no_such_url"}, {})
+        effect = Effect()
         try:
             early = await self._before("response_url", call)
             if early is not None:
@@ -309,9 +350,11 @@ class Server:
                         answer = (status, answer_body, {})
                         for rule, detail in violations:
                             self._violate("response_url", rule, detail, call)
+                answer = self._after("response_url", call, effect, answer[0] == 200, answer)
         finally:
-            self.fake._recorder.end(call, answer[0], copy.deepcopy(answer[1]))
-        return web.json_response(answer[1], status=answer[0])
+            self.fake._recorder.end(call, answer[0], copy.deepcopy(answer[1]), effect)
+        response = web.json_response(answer[1], status=answer[0], headers=answer[2])
+        return self._reply(request, effect, response)
 
     async def _download(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")

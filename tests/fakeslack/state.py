@@ -262,6 +262,13 @@ class Workspace:
             raise SlackError(member)
         return channel
 
+    def remove_member(self, channel: Channel, user_id: str) -> None:
+        """`user_id` leaves `channel` (kicked, or removed by an admin), with Slack's
+        `channel_leave` system message. Once the bot is out of a private channel it no longer
+        sees it (`visible`)."""
+        channel.members.discard(user_id)
+        self.system_message(channel, "channel_leave", user_id, f"<@{user_id}> has left the channel")
+
     # -- messages -----------------------------------------------------------------------------
     def add_message(self, channel: Channel, **fields: Any) -> Message:
         message = Message(ts=self.next_ts(), channel=channel.id, **fields)
