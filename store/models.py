@@ -20,12 +20,13 @@ from store.types import UTCDateTime
 
 __all__ = [
     "INCIDENT_STATUSES",
+    "JOB_STATES",
     "NAMING_CONVENTION",
-    "STEP_STATES",
     "ActionItem",
+    "ChannelMember",
     "IdempotencyKey",
     "Incident",
-    "ProvisioningStep",
+    "Job",
     "RoleAssignment",
     "StatusUpdate",
     "TimelineEvent",
@@ -42,8 +43,8 @@ INCIDENT_STATUSES: Final = (
     "declined",
 )
 
-#: Provisioning step states.
-STEP_STATES: Final = ("pending", "running", "done", "failed")
+#: Job states: pending → running → done; failed (given up) and cancelled are final too.
+JOB_STATES: Final = ("pending", "running", "done", "failed", "cancelled")
 
 #: Constraint names are deterministic so SQLite batch migrations can address them.
 NAMING_CONVENTION: Final = {
@@ -125,7 +126,14 @@ class Incident(SQLModel, table=True):
     announcement_channel_id: str | None = None
     announcement_ts: str | None = None
 
+    # Deadlines (bot/flows/deadlines.py computes all of them from the state on every change).
+    # The update cadence counts from `cadence_from_at` (declaration, last update, reopening);
+    # `update_interval_seconds` is what the last update asked for ("next update in"), None
+    # meaning the severity's cadence.
+    cadence_from_at: datetime | None = _utc()
+    update_interval_seconds: int | None = None
     next_update_due_at: datetime | None = _utc()
+    ack_due_at: datetime | None = _utc()
     escalation_level: int = 0
     next_escalation_at: datetime | None = _utc()
     reminder_sent_for: datetime | None = _utc()
@@ -235,26 +243,47 @@ class IdempotencyKey(SQLModel, table=True):
     result: str | None = Field(default=None, sa_type=Text)
 
 
-class ProvisioningStep(SQLModel, table=True):
-    """Progress of one step of a Slack job for one incident: provisioning steps
-    (``create_channel``, ``announce`` …) and queued effects of a change (``effect:<id>``, the
-    effect itself as JSON in ``result``: a transactional outbox).
+class Job(SQLModel, table=True):
+    """One unit of durable work: a provisioning run, an effect to deliver, an archive, later
+    reminders, escalations and digests. ``key`` makes it exactly-once (a second enqueue of the
+    same key is a no-op).
 
-    ``state``: pending → running (claimed, leased until ``lease_until``) → done, or failed (retried
-    from ``next_attempt_at``). ``result`` is JSON text (channel id, message ts, …).
+    ``due_at`` is when the job can next be claimed and is the only column a tick filters on
+    (indexed): pending → its scheduled time; running → its lease expiry (a crashed worker's job
+    becomes due again); done, failed and cancelled → NULL, so finished jobs never cost a tick
+    anything. ``attempts`` counts claims and fences a worker whose lease was taken over.
+    ``payload`` is the job's input and ``progress`` what it already did (JSON text), so a retry
+    recognises its earlier attempt's work.
     """
 
-    __tablename__ = "provisioning_steps"
+    __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_provisioning_steps_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_jobs_key", "key", unique=True),
+        Index("ix_jobs_due_at", "due_at"),
+        Index("ix_jobs_incident_number_kind", "incident_number", "kind"),
     )
 
-    incident_number: int = _incident_fk(primary_key=True, ondelete="CASCADE")
-    step: str = Field(primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    kind: str
+    incident_number: int | None = _incident_fk(nullable=True, ondelete="CASCADE")
     state: str = "pending"
+    due_at: datetime | None = _utc()
     attempts: int = 0
+    payload: str | None = Field(default=None, sa_type=Text)
+    progress: str | None = Field(default=None, sa_type=Text)
     last_error: str | None = Field(default=None, sa_type=Text)
-    result: str | None = Field(default=None, sa_type=Text)
-    lease_until: datetime | None = _utc()
-    next_attempt_at: datetime | None = _utc()
+    created_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)
+
+
+class ChannelMember(SQLModel, table=True):
+    """Who is in which incident channel, as far as warroom knows: recorded when it invites,
+    kept current from member_joined/left_channel events and a background refresh, so that
+    permission checks and lists never ask Slack before the ack."""
+
+    __tablename__ = "channel_members"
+
+    channel_id: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    since: datetime = _utc(nullable=False)

@@ -68,19 +68,18 @@ async def test_comparisons_use_utc(session: AsyncSession, make_incident: MakeInc
     """A lease compared with an aware "now" in another zone compares the same instant."""
     incident = await make_incident()
     assert incident.number is not None
-    await store.ensure_steps(session, incident_number=incident.number, steps=["x"], now=NOW)
+    key = f"utc:{incident.number}"
+    await store.enqueue_job(
+        session, key=key, kind="x", incident_number=incident.number, due_at=NOW, now=NOW
+    )
     minus_five = timezone(timedelta(hours=-5))
-    claimed = await store.claim_step(
-        session,
-        incident_number=incident.number,
-        step="x",
-        now=NOW.astimezone(minus_five),
-        lease=timedelta(minutes=1),
+    claimed = await store.claim_job(
+        session, key=key, now=NOW.astimezone(minus_five), lease=timedelta(minutes=1)
     )
     assert claimed is not None
-    assert claimed.lease_until == NOW + timedelta(minutes=1)
+    assert claimed.due_at == NOW + timedelta(minutes=1)
     await session.commit()
     later = (NOW + timedelta(seconds=59)).astimezone(minus_five)
-    assert await store.due_steps(session, now=later) == []
+    assert key not in {j.key for j in await store.due_jobs(session, now=later, limit=10_000)}
     much_later = (NOW + timedelta(seconds=61)).astimezone(minus_five)
-    assert [s.step for s in await store.due_steps(session, now=much_later)] == ["x"]
+    assert key in {j.key for j in await store.due_jobs(session, now=much_later, limit=10_000)}
