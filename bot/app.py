@@ -10,35 +10,39 @@ import json
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
-from bot.clock import SystemClock
+from bot.channel_jobs import MEMBERS_JOB, ArchiveChannel, RefreshMembers, TellHumans
+from bot.clock import Clock, SystemClock
 from bot.commands import register_all
 from bot.commands.surface import Surface
-from bot.effects import EffectRunner
+from bot.effects import EffectRunner, check_registry
+from bot.flows.changes import ARCHIVE_JOB
+from bot.flows.effects import EFFECT_JOB
 from bot.flows.operations import IncidentOperations
-from bot.flows.ports import SlackFailure
-from bot.flows.provisioning import Provisioner
+from bot.flows.provisioning import PROVISION_JOB, Provisioner
 from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway, build_web_client
+from bot.inbound import REQUEST_ID, events_once, unhandled_answer
+from bot.jobs import NOTICE, JobRunner
 from bot.logs import bind_request, clear_request, get_logger
 from bot.policy import Policy, load_policy
 from bot.services import Services
 from bot.settings import Settings
 from bot.templates.incident import IncidentTemplates
+from bot.web import EVENTS_PATH, build_http_app  # the HTTP layer; tests import it here
 
 log = get_logger(__name__)
 
-EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 UNEXPECTED_ERROR_TEXT = (
     "Something went wrong on our side and it has been logged. Please try again; "
     "if it keeps failing, tell your warroom admin."
@@ -54,31 +58,51 @@ def build_bolt_app(services: Services) -> tuple[AsyncApp, Surface]:
         # Socket Mode connections are authenticated by the app token, not by signatures.
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
+        # No listener: `_answer_unexpected_error` answers 200, not Bolt's 404 (see bot.inbound).
+        raise_error_for_unhandled_request=True,
     )
     app.use(_bind_request_ids)
     app.error(_answer_unexpected_error)
     surface = Surface(app)
+    # After the ids are bound, before any listener; reads `surface.events` per request, so
+    # it sees the listeners `register_all` adds below.
+    app.use(events_once(surface, services))
     register_all(surface, services)
     return app, surface
 
 
-async def _bind_request_ids(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+async def _bind_request_ids(
+    body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]
+) -> None:
     clear_request()
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
-    event = body.get("event") or {}
+    event = body.get("event")
+    event = event if isinstance(event, dict) else {}
     bind_request(
-        request_id=uuid.uuid4().hex[:12],
-        slack_user=user or event.get("user"),
-        channel=body.get("channel_id") or (body.get("channel") or {}).get("id"),
-        payload_type=body.get("type") or body.get("command"),
+        # HTTP mode: the id bot.web already logged refusals under; Socket Mode: a new one.
+        request_id=context.get(REQUEST_ID) or uuid.uuid4().hex[:12],
+        slack_user=_id_of(body.get("user_id") or body.get("user") or event.get("user")),
+        channel=_id_of(body.get("channel_id") or body.get("channel")),
+        payload_type=_id_of(body.get("type") or body.get("command")),
     )
     await next()
+
+
+def _id_of(value: object) -> str | None:
+    """A Slack id for the log, given as a string or an object with an `id`."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value[:100] if isinstance(value, str) and value else None
 
 
 async def _answer_unexpected_error(
     error: Exception, response: BoltResponse | None
 ) -> BoltResponse | None:
-    """A listener crashed: log it with the request ids and tell the user, never a bare 500."""
+    """A listener crashed: log it with the request ids and tell the user, never a bare 500.
+
+    Also where Bolt reports a request no listener handles (`raise_error_for_unhandled_request`):
+    not a crash, so a warning and a 200."""
+    if isinstance(error, BoltUnhandledRequestError):
+        return unhandled_answer(error.body)
     log.error("listener_failed", error=repr(error), exc_info=error)
     if response is None:  # already acknowledged; the user got their answer
         return None
@@ -89,62 +113,54 @@ async def _answer_unexpected_error(
     )
 
 
-def build_http_app(bolt: AsyncApp, services: Services) -> web.Application:
-    async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await bolt.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
-
-    async def healthz(_request: web.Request) -> web.Response:
-        if await store.ping(services.engine):
-            return web.json_response({"ok": True})
-        return web.json_response({"ok": False, "error": "database unreachable"}, status=503)
-
-    web_app = web.Application()
-    web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get(HEALTH_PATH, healthz)])
-    return web_app
-
-
-RECONCILE_SECONDS = 2
-ARCHIVE_SECONDS = 30
+JOBS_TICK_SECONDS = 1
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
-    """Periodic ticks that claim due work from the database; the scheduler holds no state."""
+    """One periodic tick: the job runner claims what is due in the database (provisioning and
+    effects a crash left behind, retries, archives, membership refreshes). The scheduler holds
+    no state; any number of replicas may tick."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-
-    def every(
-        seconds: int, job: Callable[[], Awaitable[object]], job_id: str, *, now: bool
-    ) -> None:
-        # One tick at a time per process; a missed tick is not made up twice.
-        scheduler.add_job(
-            job,
-            "interval",
-            seconds=seconds,
-            id=job_id,
-            max_instances=1,
-            coalesce=True,
-            **({"next_run_time": services.clock.now()} if now else {}),
-        )
-
-    # At start: finish the provisioning and deliver the effects a crash left behind.
-    every(RECONCILE_SECONDS, services.provisioner.reconcile, "reconcile_provisioning", now=True)
-    every(RECONCILE_SECONDS, services.effects.deliver_due, "deliver_effects", now=True)
-    every(
-        ARCHIVE_SECONDS,
-        partial(archive_due_channels, services),
-        "archive_closed_incidents",
-        now=False,
+    # One tick at a time per process; a missed tick is not made up twice. At start: at once.
+    scheduler.add_job(
+        services.jobs.tick,
+        "interval",
+        seconds=JOBS_TICK_SECONDS,
+        id="run_due_jobs",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=services.clock.now(),
     )
     return scheduler
 
 
-async def archive_due_channels(services: Services) -> None:
-    for channel in await services.resolution.claim_due_archives():
-        try:
-            await services.gateway.archive(channel=channel)
-        except SlackFailure as failure:
-            log.error("archive_failed", channel=channel, error=failure.error)
+def build_jobs(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    policy: Policy,
+    gateway: SlackGateway,
+    clock: Clock,
+    templates: IncidentTemplates,
+) -> JobRunner:
+    """The job runner with every kind of job warroom has."""
+    check_registry()
+    jobs = JobRunner(sessions=sessions, clock=clock)
+    jobs.register(
+        PROVISION_JOB,
+        Provisioner(sessions=sessions, policy=policy, slack=gateway, render=templates, clock=clock),
+    )
+    jobs.register(
+        EFFECT_JOB,
+        EffectRunner(
+            sessions=sessions, policy=policy, gateway=gateway, clock=clock, templates=templates
+        ),
+    )
+    jobs.register(ARCHIVE_JOB, ArchiveChannel(sessions=sessions, gateway=gateway, clock=clock))
+    jobs.register(MEMBERS_JOB, RefreshMembers(sessions=sessions, gateway=gateway, clock=clock))
+    notices = TellHumans(sessions=sessions, gateway=gateway, clock=clock)
+    jobs.register(NOTICE, notices)
+    jobs.tell_humans_with(notices)
+    return jobs
 
 
 async def build_services(settings: Settings, policy: Policy) -> Services:
@@ -156,9 +172,12 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
     sessions = store.session_factory(engine)
     gateway = SlackGateway(client)
     clock = SystemClock()
-    templates = IncidentTemplates()
-    provisioner = Provisioner(
-        sessions=sessions, policy=policy, slack=gateway, render=templates, clock=clock
+    jobs = build_jobs(
+        sessions=sessions,
+        policy=policy,
+        gateway=gateway,
+        clock=clock,
+        templates=IncidentTemplates(),
     )
     return Services(
         settings=settings,
@@ -167,14 +186,9 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         sessions=sessions,
         gateway=gateway,
         clock=clock,
-        provisioner=provisioner,
-        operations=IncidentOperations(
-            sessions=sessions, policy=policy, clock=clock, membership=gateway
-        ),
-        resolution=Resolution(sessions=sessions, policy=policy, clock=clock, membership=gateway),
-        effects=EffectRunner(
-            sessions=sessions, policy=policy, gateway=gateway, clock=clock, templates=templates
-        ),
+        jobs=jobs,
+        operations=IncidentOperations(sessions=sessions, policy=policy, clock=clock),
+        resolution=Resolution(sessions=sessions, policy=policy, clock=clock),
     )
 
 

@@ -1,9 +1,13 @@
 """The only code that calls the Slack Web API; it implements `bot.flows.ports.SlackPort`.
 
-Quick retries happen here: HTTP 429 when Slack's Retry-After is short, HTTP 500/503, Slack's
-transient error codes, dropped connections. Anything longer is handed back to the flow as a
-`SlackFailure` (with `retry_after`), whose caller stores it and retries later from the
-database, so a slow Slack never blocks a worker for minutes and nothing is lost on a crash.
+Quick retries happen here: HTTP 429 when Slack's Retry-After is short (Slack did nothing),
+and, for calls that create nothing, HTTP 5xx, Slack's transient error codes and dropped
+connections. A call that creates something (a message, a channel, a bookmark, a view) is never
+retried blind: Slack may have acted before answering 500 or dropping the connection. Its
+failure goes back to the job as a `SlackFailure`, and the job's retry first recognises what
+the earlier attempt did (message metadata, stored ids). Anything longer than a quick retry is
+rescheduled from the database by the job runner, so a slow Slack never blocks a worker for
+minutes and nothing is lost on a crash.
 """
 
 from __future__ import annotations
@@ -31,6 +35,23 @@ from bot.logs import get_logger
 
 TRANSIENT_ERROR_CODES = frozenset(
     {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+)
+# Calls that create something: a blind retry after a 5xx or a dropped connection could
+# create it twice.
+CREATING_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.scheduleMessage",
+        "chat.meMessage",
+        "conversations.create",
+        "bookmarks.add",
+        "views.open",
+        "views.push",
+        "files.completeUploadExternal",
+        "canvases.create",
+        "conversations.canvases.create",
+    }
 )
 INVITE_BATCH = 100  # conversations.invite takes at most 100 users
 # Wait in place for a 429 only this long; longer waits go back to the caller to reschedule.
@@ -82,6 +103,11 @@ class ShortRateLimitRetryHandler(AsyncRetryHandler):
         await asyncio.sleep(wait if wait is not None else 1.0)
 
 
+def _creates(request: HttpRequest) -> bool:
+    method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    return method in CREATING_METHODS
+
+
 class TransientErrorRetryHandler(AsyncRetryHandler):
     """Retries an HTTP 200 answer whose body carries one of Slack's transient error codes."""
 
@@ -93,9 +119,45 @@ class TransientErrorRetryHandler(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if response is None or response.body is None:
+        if response is None or response.body is None or _creates(request):
             return False
         return response.body.get("error") in TRANSIENT_ERROR_CODES
+
+
+class SafeServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """slack_sdk's 5xx retry, except for calls that create something."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if _creates(request):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's dropped-connection retry, except for calls that create something."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if _creates(request):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def build_web_client(*, token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
@@ -106,9 +168,9 @@ def build_web_client(*, token: str, base_url: str, timeout: int = 10) -> AsyncWe
         timeout=timeout,
         retry_handlers=[
             ShortRateLimitRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
+            SafeServerErrorRetryHandler(max_retry_count=1),
             TransientErrorRetryHandler(max_retry_count=1),
-            AsyncConnectionErrorRetryHandler(
+            SafeConnectionErrorRetryHandler(
                 max_retry_count=1,
                 error_types=[ServerConnectionError, ServerDisconnectedError, ClientOSError],
             ),
@@ -132,6 +194,7 @@ class SlackGateway:
         self._group_ids: dict[str, str] = {}
         self._groups_loaded_at = -GROUP_CACHE_SECONDS
         self._channel_ids: dict[str, str] = {}
+        self._im_ids: dict[str, str] = {}  # user → DM conversation (a cache; ids never change)
 
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call `method`; raise `SlackFailure` with Slack's error code on failure."""
@@ -146,7 +209,7 @@ class SlackGateway:
             retry_after = _retry_after(dict(exc.response.headers or {}))
             log.warning("slack_call_failed", method=method, error=error, status=status)
             raise SlackFailure(method, error, status=status, retry_after=retry_after) from exc
-        except (TimeoutError, ServerConnectionError, ClientOSError) as exc:
+        except (TimeoutError, ServerConnectionError, ServerDisconnectedError, ClientOSError) as exc:
             log.warning("slack_call_unreachable", method=method, error=type(exc).__name__)
             raise SlackFailure(method, "unreachable") from exc
         data = response.data
@@ -231,13 +294,25 @@ class SlackGateway:
             if not cursor:
                 return
 
-    async def is_member(self, *, channel: str, user: str) -> bool:
-        async for member in self._paged(
-            "conversations.members", "members", channel=channel, limit=1000
-        ):
-            if member == user:
-                return True
-        return False
+    async def members(self, *, channel: str) -> list[str]:
+        """Every member of `channel` (for the background membership refresh)."""
+        return [
+            str(member)
+            async for member in self._paged(
+                "conversations.members", "members", channel=channel, limit=1000
+            )
+        ]
+
+    async def user_exists(self, *, user: str) -> bool:
+        """Whether Slack knows `user` (a bare id typed in a command is checked, after the ack)."""
+        try:
+            data = await self.call("users.info", user=user)
+        except SlackFailure as failure:
+            if failure.error in ("user_not_found", "user_not_visible"):
+                return False
+            raise
+        found = data.get("user") or {}
+        return bool(found) and not found.get("deleted", False)
 
     async def archive(self, *, channel: str) -> None:
         try:
@@ -383,10 +458,32 @@ class SlackGateway:
     async def add_bookmark(self, *, channel: str, title: str, link: str) -> None:
         await self.call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
 
+    async def has_bookmark(self, *, channel: str, link: str) -> bool:
+        data = await self.call("bookmarks.list", channel_id=channel)
+        return any(b.get("link") == link for b in data.get("bookmarks", []))
+
     async def dm(
-        self, *, user: str, text: str, blocks: Sequence[Mapping[str, Any]] | None = None
+        self,
+        *,
+        user: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> PostedMessage:
-        return await self.post(channel=user, text=text, blocks=blocks)
+        posted = await self.post(channel=user, text=text, blocks=blocks, metadata=metadata)
+        self._im_ids[user] = posted.channel
+        return posted
+
+    async def find_dm(
+        self, *, user: str, event_type: str, match: Mapping[str, Any]
+    ) -> PostedMessage | None:
+        """The bot's earlier DM to `user` carrying this metadata (a retry's recognition)."""
+        if user not in self._im_ids:
+            data = await self.call("conversations.open", users=user, return_im=False)
+            self._im_ids[user] = str((data.get("channel") or {})["id"])
+        return await self.find_posted(
+            channel=self._im_ids[user], event_type=event_type, match=match
+        )
 
 
 def _channel_ref(channel: Mapping[str, Any]) -> ChannelRef:

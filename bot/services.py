@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.effects import EffectRunner
+from bot.flows.effects import Effect
 from bot.flows.operations import IncidentOperations
-from bot.flows.provisioning import Provisioner
 from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway
+from bot.jobs import JobRunner
 from bot.policy import Policy
 from bot.settings import Settings
 
@@ -25,7 +25,10 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     gateway: SlackGateway
     clock: Clock
-    provisioner: Provisioner
+    jobs: JobRunner
     operations: IncidentOperations
     resolution: Resolution
-    effects: EffectRunner
+
+    async def deliver(self, effects: list[Effect]) -> None:
+        """After the ack: run the jobs of these effects now (the tick would, a little later)."""
+        await self.jobs.run_now([effect.job for effect in effects if effect.job is not None])

@@ -72,14 +72,11 @@ async def test_healthz_reflects_the_database(tmp_path: Path) -> None:
     await services.engine.dispose()
 
 
-async def test_scheduler_has_the_reconciler_and_archiver(tmp_path: Path) -> None:
+async def test_the_scheduler_has_one_tick_the_job_runner(tmp_path: Path) -> None:
     services = await build_services(_settings(tmp_path), default_policy())
     scheduler = build_scheduler(services)
-    assert {job.id for job in scheduler.get_jobs()} == {
-        "reconcile_provisioning",
-        "deliver_effects",
-        "archive_closed_incidents",
-    }
+    (tick,) = scheduler.get_jobs()
+    assert (tick.id, tick.func) == ("run_due_jobs", services.jobs.tick)
     await services.engine.dispose()
 
 

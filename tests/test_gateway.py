@@ -46,13 +46,56 @@ async def test_a_long_429_goes_back_to_the_caller_with_retry_after(
 
 
 @pytest.mark.parametrize(("status", "error"), [(500, None), (503, None), (200, "fatal_error")])
-async def test_transient_errors_are_retried_once(
+async def test_transient_errors_of_reads_are_retried_once(
     fake: FakeSlack, gateway: SlackGateway, status: int, error: str | None
 ) -> None:
-    fake.fail_next("chat.postMessage", status=status, error=error)
-    posted = await gateway.post(channel="#incident-response", text="hello")
-    assert posted.ts
-    assert len(fake.calls("chat.postMessage")) == 2
+    fake.fail_next("conversations.history", status=status, error=error)
+    channel = fake.channel_id("incident-response")
+    assert await gateway.find_posted(channel=channel, event_type="x", match={}) is None
+    assert len(fake.calls("conversations.history")) == 2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500},
+        {"status": 200, "error": "fatal_error"},
+        {"drop": True},
+    ],
+)
+async def test_a_post_that_took_effect_is_never_retried_blind(
+    fake: FakeSlack, gateway: SlackGateway, fault: dict[str, object]
+) -> None:
+    """Slack posted, then answered 500 (or dropped the connection): slack_sdk's built-in
+    retry would post it again. The failure goes back to the job, whose retry recognises it."""
+    fake.fail_after("chat.postMessage", **fault)  # type: ignore[arg-type]
+    with pytest.raises(SlackFailure) as failure:
+        await gateway.post(channel="#incident-response", text="Update #3")
+    assert failure.value.transient
+    assert len(fake.calls("chat.postMessage")) == 1
+    assert [m.text for m in fake.channel("incident-response").messages].count("Update #3") == 1
+
+
+async def test_a_dropped_channel_creation_is_not_retried_blind(
+    fake: FakeSlack, gateway: SlackGateway
+) -> None:
+    fake.fail_after("conversations.create", drop=True)
+    with pytest.raises(SlackFailure):
+        await gateway.create_channel(name="inc-12-once", private=False)
+    assert len(fake.calls("conversations.create")) == 1
+    assert [c.name for c in fake.channels()].count("inc-12-once") == 1
+
+
+async def test_a_dm_is_found_again_in_the_dm_conversation(
+    fake: FakeSlack, gateway: SlackGateway
+) -> None:
+    meta = {"event_type": "warroom_incident", "event_payload": {"incident": 5, "kind": "dm"}}
+    await gateway.dm(user="U_CAROL", text="You are the Scribe", metadata=meta)
+    fresh = SlackGateway(gateway.client)  # a restarted process: no cached DM ids
+    found = await fresh.find_dm(user="U_CAROL", event_type="warroom_incident", match={"kind": "dm"})
+    assert found is not None
+    other = {"kind": "other"}
+    assert await fresh.find_dm(user="U_CAROL", event_type="warroom_incident", match=other) is None
 
 
 async def test_persistent_failure_is_mapped_to_slacks_code(
@@ -103,8 +146,9 @@ async def test_find_posted_recognises_metadata(fake: FakeSlack, gateway: SlackGa
 
 async def test_membership_archive_and_unarchive(fake: FakeSlack, gateway: SlackGateway) -> None:
     channel = await gateway.create_channel(name="inc-11-z", private=False)
-    assert await gateway.is_member(channel=channel.id, user=fake.bot_user_id)
-    assert not await gateway.is_member(channel=channel.id, user="U_DAVE")
+    assert await gateway.members(channel=channel.id) == [fake.bot_user_id]
+    assert await gateway.user_exists(user="U_DAVE")
+    assert not await gateway.user_exists(user="UEVIL999")
     await gateway.archive(channel=channel.id)
     await gateway.archive(channel=channel.id)  # already archived: fine
     assert fake.channel(channel.id).is_archived

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.commands.catalogue import SUBCOMMANDS, split_subcommand
@@ -37,3 +38,9 @@ def test_split_subcommand() -> None:
     assert split_subcommand("  Assign  tech_lead @bob ") == ("assign", "tech_lead @bob")
     assert split_subcommand("") == ("", "")
     assert split_subcommand("help") == ("help", "")
+
+
+@pytest.mark.parametrize("gap", ["\t", "\n", " \t ", "\u00a0", "\u3000"])
+def test_any_whitespace_after_the_subcommand_separates_it(gap: str) -> None:
+    assert split_subcommand(f"assign{gap}tech_lead <@U1>") == ("assign", "tech_lead <@U1>")
+    assert split_subcommand(f"\tUPDATE{gap}") == ("update", "")

@@ -20,6 +20,7 @@ from bot.templates.operations import (
     CLOSE_CONFIRM_CALLBACK,
     IMPACT_BLOCK,
     IMPACT_ENDED_BLOCK,
+    MAX_INCIDENT_NUMBER,
     NEXT_UPDATE_BLOCK,
     RESOLVE_CALLBACK,
     ROOT_CAUSE_BLOCK,
@@ -35,9 +36,11 @@ from bot.templates.operations import (
     close_confirm_modal,
     modal_metadata,
     parse_assign_submission,
+    parse_incident_number,
     parse_modal_metadata,
     parse_resolve_submission,
     parse_severity_submission,
+    parse_take_role_value,
     parse_update_submission,
     resolve_modal,
     role_block_id,
@@ -293,6 +296,36 @@ def test_bad_metadata_reads_as_nothing(raw: str | None) -> None:
     assert channel is None
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"incident": 0}',
+        '{"incident": -1}',
+        f'{{"incident": {MAX_INCIDENT_NUMBER + 1}}}',
+        # 40 digits would reach the database and overflow its integer column there.
+        f'{{"incident": {10**40}}}',
+        '{"incident": 1e3}',
+        "[" * 3000,  # nested deeper than Python's recursion limit: RecursionError, not ValueError
+    ],
+)
+def test_metadata_with_an_impossible_number_reads_as_nothing(raw: str) -> None:
+    assert parse_modal_metadata(raw)[0] is None
+    assert parse_take_role_value(raw)[0] is None  # a "Take role" button's value, the same way
+
+
+def test_parse_incident_number() -> None:
+    assert parse_incident_number(1) == 1
+    assert parse_incident_number("42") == 42
+    assert parse_incident_number(MAX_INCIDENT_NUMBER) == MAX_INCIDENT_NUMBER
+    assert parse_incident_number(str(MAX_INCIDENT_NUMBER)) == MAX_INCIDENT_NUMBER
+    for bad in (
+        0, -1, "0", "-1", "+1", " 1", "1 ", "1.0", "1e3", "", "²", "١٢", "0x10", "1_0",
+        MAX_INCIDENT_NUMBER + 1, str(MAX_INCIDENT_NUMBER + 1), "1" * 40, 10**40,
+        True, False, 1.0, None, [1], {"incident": 1},
+    ):  # fmt: skip
+        assert parse_incident_number(bad) is None, repr(bad)
+
+
 def test_partial_metadata() -> None:
     assert parse_modal_metadata('{"incident": 3, "channel": 5}') == (3, None)
     assert parse_modal_metadata('{"channel": "C1"}') == (None, "C1")
@@ -361,6 +394,28 @@ def test_parse_empty_update() -> None:
 def test_parse_bad_minutes(raw: str) -> None:
     values = {NEXT_UPDATE_BLOCK: {NEXT_UPDATE_BLOCK: typed(raw, "number_input")}}
     assert parse_update_submission(values).next_in_minutes is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["0", "-5", "abc", "1.5", "١٢", "10081", "99999999", "1" * 40, "+5", "5 min"]
+)
+def test_typed_minutes_that_are_no_cadence_are_invalid_not_the_default(raw: str) -> None:
+    values = {NEXT_UPDATE_BLOCK: {NEXT_UPDATE_BLOCK: typed(raw, "number_input")}}
+    answers = parse_update_submission(values)
+    assert (answers.next_in_minutes, answers.next_in_valid) == (None, False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "minutes"),
+    [("", None), ("  ", None), (None, None), ("1", 1), (" 30 ", 30), ("10080", 10080)],
+)
+def test_empty_minutes_mean_the_cadence_and_good_ones_are_kept(
+    raw: str | None, minutes: int | None
+) -> None:
+    values = {NEXT_UPDATE_BLOCK: {NEXT_UPDATE_BLOCK: typed(raw, "number_input")}}
+    answers = parse_update_submission(values)
+    assert (answers.next_in_minutes, answers.next_in_valid) == (minutes, True)
+    assert parse_update_submission({}).next_in_valid is True  # no such block at all
 
 
 def test_parse_full_resolve() -> None:

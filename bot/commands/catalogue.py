@@ -31,9 +31,12 @@ BY_NAME = {sub.name: sub for sub in SUBCOMMANDS}
 
 
 def split_subcommand(text: str) -> tuple[str, str]:
-    """`"assign tech_lead @bob"` → `("assign", "tech_lead @bob")`; the word is lower-cased."""
-    stripped = text.strip()
-    if not stripped:
+    """`"assign tech_lead @bob"` → `("assign", "tech_lead @bob")`; the word is lower-cased.
+
+    Any whitespace ends the word, not only a space: a tab or a newline typed (or pasted)
+    after it must not glue it to the rest, as `"assign\ttech_lead"` would otherwise be.
+    """
+    parts = text.split(maxsplit=1)
+    if not parts:
         return "", ""
-    word, _, rest = stripped.partition(" ")
-    return word.lower(), rest.strip()
+    return parts[0].lower(), parts[1].strip() if len(parts) > 1 else ""

@@ -27,9 +27,7 @@ async def incident_here(services: Services, channel_id: str) -> store.Incident |
 
 async def elsewhere(services: Services, *, user: str, subcommand: str) -> dict[str, Any]:
     """The answer outside an incident channel: say so, list what the user can see."""
-    incidents = await visible_open_incidents(
-        services.sessions, services.policy, services.gateway, user=user
-    )
+    incidents = await visible_open_incidents(services.sessions, services.policy, user=user)
     return ephemeral(
         ops.not_in_incident_channel(incidents, subcommand=subcommand, now=services.clock.now())
     )

@@ -1,4 +1,5 @@
-"""Declaring: `/incident`, `/incident declare|drill [title]`, the message shortcut, the modal."""
+"""Declaring: `/incident`, `/incident declare|drill [title]` (dispatched by `incident.py`), the
+message shortcut, the modal."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.commands.catalogue import COMMAND, split_subcommand
 from bot.commands.surface import Surface
 from bot.flows.cards import Choice, DeclareForm, SeverityGuide
-from bot.flows.declare import DeclareRequest, declare, validate
+from bot.flows.declare import DeclareRequest, declare, provision_key, validate
 from bot.flows.ports import SlackFailure
-from bot.flows.queries import is_incident_channel
 from bot.logs import bind_request, get_logger
 from bot.policy import Policy, format_duration
 from bot.services import Services
@@ -68,31 +67,28 @@ def declare_form(policy: Policy, *, declarer: str, **prefill: Any) -> DeclareFor
     )
 
 
+async def open_form(
+    services: Services,
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    command: dict[str, Any],
+    *,
+    drill: bool,
+    title: str,
+) -> None:
+    """`/incident`, `/incident declare|drill [title]`: ack, then open the declare modal."""
+    await ack()
+    form = declare_form(
+        services.policy,
+        declarer=str(command["user_id"]),
+        title=title,
+        drill=drill,
+        origin_channel=command.get("channel_id"),
+    )
+    await _open(services, str(command["trigger_id"]), form, respond)
+
+
 def register(surface: Surface, services: Services) -> None:
-    async def wants_declare_form(command: dict[str, Any]) -> bool:
-        word, _ = split_subcommand(str(command.get("text", "")))
-        if word in ("declare", "drill"):
-            return True
-        # Bare `/incident` declares, except inside an incident's own channel.
-        return word == "" and not await is_incident_channel(
-            services.sessions, str(command.get("channel_id", ""))
-        )
-
-    @surface.command(COMMAND, matchers=[wants_declare_form])
-    async def open_declare_form(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        word, rest = split_subcommand(str(command.get("text", "")))
-        form = declare_form(
-            services.policy,
-            declarer=str(command["user_id"]),
-            title=rest,
-            drill=word == "drill",
-            origin_channel=command.get("channel_id"),
-        )
-        await _open(services, str(command["trigger_id"]), form, respond)
-
     @surface.message_shortcut(DECLARE_SHORTCUT)
     async def declare_from_message(
         ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond
@@ -158,7 +154,7 @@ def register(surface: Surface, services: Services) -> None:
         log.info("incident_declared", duplicate=declared.duplicate, drill=request.drill)
         if not declared.duplicate:
             # After the ack: Slack has its answer, the incident is stored, now the Slack work.
-            await services.provisioner.run(declared.number)
+            await services.jobs.run_now([provision_key(declared.number)])
 
 
 async def _open(

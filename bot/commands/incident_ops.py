@@ -1,7 +1,9 @@
-"""`/incident ack|assign|update|severity|resolve|close|reopen|status|list`.
+"""`/incident ack|assign|update|severity|resolve|close|reopen|status|list`, as dispatched by
+`bot/commands/incident.py`.
 
-Each listener: find the incident of this channel (or say where to go), call the flow, ack
-with the answer, then apply the effects in Slack after the ack.
+Each subcommand: call the flow with the incident of this channel, ack with the answer, then,
+after the ack, open the form or deliver the effects in Slack. Nothing before the ack calls
+Slack; what must ask Slack (is `U0ABC` a real user?) does so after the ack.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.commands.catalogue import COMMAND, split_subcommand
-from bot.commands.common import elsewhere, ephemeral, incident_here, number_of, refused
+import store
+from bot.commands.common import ephemeral, number_of, refused
 from bot.commands.forms import (
     FormNotOpened,
     FormPreparer,
@@ -26,9 +28,9 @@ from bot.commands.forms import (
     severity_form,
     update_form,
 )
-from bot.commands.surface import Surface
 from bot.flows.effects import Effect
 from bot.flows.permissions import Refused
+from bot.flows.ports import SlackFailure
 from bot.flows.queries import status_summary, visible_open_incidents
 from bot.flows.resolution import CloseNeedsConfirmation
 from bot.logs import bind_request, get_logger
@@ -37,9 +39,10 @@ from bot.templates import operations as ops
 
 log = get_logger(__name__)
 
-# `<@U123>`, `<@U123|alice>` (escaped mentions), or a bare user id.
-USER_MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9_]{2,})\b")
-IN_CHANNEL = ("ack", "assign", "update", "severity", "resolve", "close", "reopen", "status")
+# A Slack mention: `<@U123>` or `<@U123|alice>` (what Slack sends with `should_escape`).
+USER_MENTION = re.compile(r"<@([UW][A-Z0-9_]{2,})(?:\|[^>]*)?>")
+# A bare user id typed by hand: believed only once Slack confirms it (users.info, after the ack).
+BARE_USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,}$")
 # Bare `/incident` declares, except in an incident's channel, where it shows the status.
 BARE = ""
 
@@ -47,106 +50,145 @@ BARE = ""
 @dataclass(frozen=True)
 class Outcome:
     answer: dict[str, Any] | None = None  # the ephemeral ack, if any
-    effects: list[Effect] = field(default_factory=list)  # applied after the ack
+    effects: list[Effect] = field(default_factory=list)  # delivered after the ack
     form: View | None = None  # opened after the ack
+    later: Callable[[], Awaitable[Outcome]] | None = None  # work that needs Slack: after the ack
 
 
-Handler = Callable[[Services, int, dict[str, Any], str], Awaitable[Outcome]]
+Handler = Callable[[Services, store.Incident, dict[str, Any], str], Awaitable[Outcome]]
 
 
-def parse_assignment(text: str) -> tuple[str, str | None]:
-    """`"tech lead <@U1|bob>"` → (`"tech lead"`, `"U1"`), in either order."""
+@dataclass(frozen=True)
+class Assignment:
+    role: str  # the words naming the role
+    user: str | None  # from a mention: a real user
+    unconfirmed: str | None  # a bare id-looking word: to be confirmed with Slack
+
+
+def parse_assignment(text: str) -> Assignment:
+    """`"tech lead <@U1|bob>"` → role `"tech lead"`, user `"U1"`, in either order. A word
+    shaped like a user id (`U0ABC`) is only a candidate: uppercase words (`USA`, `WEST`) look
+    the same, so Slack is asked before anyone's role changes."""
     match = USER_MENTION.search(text)
-    if match is None:
-        return text.strip(), None
-    user = match.group(1) or match.group(2)
-    role = (text[: match.start()] + " " + text[match.end() :]).strip()
-    return " ".join(role.split()), user
+    if match is not None:
+        role = text[: match.start()] + " " + text[match.end() :]
+        return Assignment(" ".join(role.split()), match.group(1), None)
+    words = text.split()
+    bare = [w for w in words if BARE_USER_ID.match(w)]
+    if bare:
+        role_words = [w for w in words if w != bare[-1]]
+        return Assignment(" ".join(role_words), None, bare[-1])
+    return Assignment(" ".join(words), None, None)
 
 
-def register(surface: Surface, services: Services) -> None:
-    def subcommand(*words: str) -> Callable[[dict[str, Any]], Awaitable[bool]]:
-        async def matches(command: dict[str, Any]) -> bool:
-            return split_subcommand(str(command.get("text", "")))[0] in words
+async def list_answer(services: Services, *, user: str) -> dict[str, Any]:
+    """`/incident list`: one query, no Slack call."""
+    incidents = await visible_open_incidents(services.sessions, services.policy, user=user)
+    return ephemeral(ops.incident_list(incidents, now=services.clock.now()))
 
-        return matches
 
-    @surface.command(COMMAND, matchers=[subcommand("list")])
-    async def list_incidents(ack: AsyncAck, command: dict[str, Any]) -> None:
-        incidents = await visible_open_incidents(
-            services.sessions, services.policy, services.gateway, user=str(command["user_id"])
-        )
-        await ack(**ephemeral(ops.incident_list(incidents, now=services.clock.now())))
-
-    @surface.command(COMMAND, matchers=[subcommand(*IN_CHANNEL, BARE)])
-    async def incident_subcommand(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        word, rest = split_subcommand(str(command.get("text", "")))
-        user = str(command["user_id"])
-        incident = await incident_here(services, str(command.get("channel_id", "")))
-        if incident is None:
-            await ack(**await elsewhere(services, user=user, subcommand=word))
-            return
-        number = number_of(incident)
-        bind_request(incident=number)
-        handler = HANDLERS[word]
+async def run(
+    services: Services,
+    incident: store.Incident,
+    word: str,
+    rest: str,
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+) -> None:
+    """A subcommand typed in an incident's channel."""
+    bind_request(incident=number_of(incident))
+    try:
+        outcome = await HANDLERS[word](services, incident, command, rest)
+    except Refused as refusal:
+        log.info("subcommand_refused", subcommand=word, reason=str(refusal))
+        await ack(**refused(str(refusal)))
+        return
+    await ack(**(outcome.answer or {}))
+    # After the ack: Slack has its answer within 3 s; Bolt keeps this task running.
+    if outcome.later is not None:
         try:
-            outcome = await handler(services, number, command, rest)
+            outcome = await outcome.later()
         except Refused as refusal:
-            log.info("subcommand_refused", subcommand=word, reason=str(refusal))
-            await ack(**refused(str(refusal)))
-            return
-        await ack(**(outcome.answer or {}))
-        # After the ack: Slack has its answer within 3 s; Bolt keeps this task running.
-        if outcome.form is not None:
-            try:
-                await open_form(services, str(command["trigger_id"]), outcome.form)
-            except FormNotOpened as problem:
-                await respond(**refused(str(problem)))
-        await services.effects.apply(outcome.effects)
+            outcome = Outcome(refused(str(refusal)))
+        except SlackFailure as failure:
+            log.warning("subcommand_failed_after_ack", subcommand=word, error=failure.error)
+            text = f"I could not check that with Slack ({failure.plain_words()}). Try again."
+            outcome = Outcome(refused(text))
+        if outcome.answer is not None:
+            await respond(**outcome.answer)
+    if outcome.form is not None:
+        try:
+            await open_form(services, str(command["trigger_id"]), outcome.form)
+        except FormNotOpened as problem:
+            await respond(**refused(str(problem)))
+    await services.deliver(outcome.effects)
 
 
-async def _ack(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
+async def _ack(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
+    number = number_of(incident)
     effects = await services.operations.acknowledge(number, user=str(command["user_id"]))
     if not effects:
         return Outcome(refused(f"You already acknowledged INC-{number}."))
     return Outcome(effects=effects)
 
 
-async def _assign(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
-    role_text, user = parse_assignment(rest)
-    role = services.policy.find_role(role_text) if role_text else None
+async def _assign(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
+    number, by = number_of(incident), str(command["user_id"])
+    wanted = parse_assignment(rest)
+    role = services.policy.find_role(wanted.role) if wanted.role else None
     if role is None:
         raise Refused(
-            services.operations.unknown_role_text(role_text or "(none)")
+            services.operations.unknown_role_text(wanted.role or "(none)")
             + " Usage: `/incident assign <role> @person`."
         )
-    if user is None:
+    if wanted.user is None and wanted.unconfirmed is None:
         raise Refused(
-            f"Who should be the {role.name}? Usage: `/incident assign {role.id} @person`."
+            f"Who should be the {role.name}? Mention them: `/incident assign {role.id} @person`."
         )
-    effects = await services.operations.assign_roles(
-        number, assignments={role.id: user}, by=str(command["user_id"])
-    )
-    if not effects:
-        return Outcome(refused(f"That person already is the {role.name} of INC-{number}."))
-    return Outcome(effects=effects)
+
+    async def assign(user: str) -> Outcome:
+        effects = await services.operations.assign_roles(number, assignments={role.id: user}, by=by)
+        if not effects:
+            return Outcome(refused(f"That person already is the {role.name} of INC-{number}."))
+        return Outcome(effects=effects)
+
+    if wanted.user is not None:
+        return await assign(wanted.user)
+    candidate = wanted.unconfirmed or ""
+    await services.operations.authorize(incident, by, "assign")  # refuse before the ack
+
+    async def confirmed() -> Outcome:
+        if not await services.gateway.user_exists(user=candidate):
+            raise Refused(
+                f"`{candidate}` is not a Slack user I can find, so nothing changed. "
+                f"Mention the person: `/incident assign {role.id} @person`."
+            )
+        return await assign(candidate)
+
+    return Outcome(later=confirmed)
 
 
 def _form(prepare: FormPreparer) -> Handler:
     """A subcommand that opens a form: `/incident update`, `/incident resolve`."""
 
     async def prepared(
-        services: Services, number: int, command: dict[str, Any], rest: str
+        services: Services, incident: store.Incident, command: dict[str, Any], rest: str
     ) -> Outcome:
-        return Outcome(form=await prepare(services, number=number, user=str(command["user_id"])))
+        user = str(command["user_id"])
+        return Outcome(form=await prepare(services, number=number_of(incident), user=user))
 
     return prepared
 
 
-async def _severity(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
-    user = str(command["user_id"])
+async def _severity(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
+    number, user = number_of(incident), str(command["user_id"])
     if not rest:
         return Outcome(form=await severity_form(services, number=number, user=user))
     effects = await services.operations.change_severity(number, new=rest.split()[0], by=user)
@@ -155,7 +197,10 @@ async def _severity(services: Services, number: int, command: dict[str, Any], re
     return Outcome(effects=effects)
 
 
-async def _close(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
+async def _close(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
+    number = number_of(incident)
     outcome = await services.resolution.close(number, by=str(command["user_id"]))
     if isinstance(outcome, CloseNeedsConfirmation):
         form = await close_confirmation_form(services, number=number, open_items=outcome.open_items)
@@ -165,19 +210,22 @@ async def _close(services: Services, number: int, command: dict[str, Any], rest:
     return Outcome(effects=outcome)
 
 
-async def _reopen(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
+async def _reopen(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
+    number = number_of(incident)
     effects = await services.resolution.reopen(number, by=str(command["user_id"]))
     if not effects:
         return Outcome(refused(f"INC-{number} is already open."))
     return Outcome(effects=effects)
 
 
-async def _status(services: Services, number: int, command: dict[str, Any], rest: str) -> Outcome:
+async def _status(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
     summary = await status_summary(
-        services.sessions, services.policy, number, now=services.clock.now()
+        services.sessions, services.policy, incident, now=services.clock.now()
     )
-    if summary is None:
-        raise Refused(f"INC-{number} does not exist.")
     return Outcome(
         ephemeral(ops.status_summary(summary, lead_role_id=services.policy.lead_role.id))
     )

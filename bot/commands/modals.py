@@ -19,6 +19,8 @@ from bot.flows.permissions import Refused
 from bot.logs import bind_request, get_logger
 from bot.services import Services
 from bot.templates import operations as ops
+from bot.templates.text import safe_mrkdwn
+from bot.templates.unhandled import stale_form_view
 
 log = get_logger(__name__)
 
@@ -31,27 +33,35 @@ class FieldProblem(Exception):
         self.block_id = block_id
 
 
+def _problem(values: dict[str, Any], block_id: str, message: str) -> dict[str, Any]:
+    """The answer to a refused submission: an error on the field when the form has that input
+    (Slack rejects errors on anything else), else the form replaced by the message."""
+    if block_id in values:
+        return {"response_action": "errors", "errors": {block_id: message}}
+    return {"response_action": "update", "view": stale_form_view(safe_mrkdwn(message, 2900))}
+
+
 def register(surface: Surface, services: Services) -> None:
     def on_submit(callback_id: str, main_block: str, submit: Submission) -> None:
         @surface.view(callback_id)
         async def handle(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+            values = view.get("state", {}).get("values", {})
             number, _channel = ops.parse_modal_metadata(view.get("private_metadata"))
             if number is None:
-                await ack(response_action="errors", errors={main_block: "This form is broken."})
+                await ack(**_problem(values, main_block, "This form is broken."))
                 return
             bind_request(incident=number)
-            values = view.get("state", {}).get("values", {})
             try:
                 effects = await submit(number, str(body["user"]["id"]), {**view, "values": values})
             except FieldProblem as problem:
-                await ack(response_action="errors", errors={problem.block_id: str(problem)})
+                await ack(**_problem(values, problem.block_id, str(problem)))
                 return
             except Refused as refusal:
                 log.info("submission_refused", form=callback_id, reason=str(refusal))
-                await ack(response_action="errors", errors={main_block: str(refusal)})
+                await ack(**_problem(values, main_block, str(refusal)))
                 return
             await ack()
-            await services.effects.apply(effects)
+            await services.deliver(effects)
 
     async def update(number: int, user: str, view: dict[str, Any]) -> list[Effect]:
         answers = ops.parse_update_submission(view["values"])
@@ -60,9 +70,12 @@ def register(surface: Surface, services: Services) -> None:
         if not answers.actions.strip():
             raise FieldProblem(ops.ACTIONS_BLOCK, "Say what is being done.")
         minutes = answers.next_in_minutes
-        if minutes is not None and not 1 <= minutes <= ops.NEXT_UPDATE_MAX_MINUTES:
+        # Empty means the severity's cadence; anything else typed must be a cadence itself.
+        if not answers.next_in_valid:
             raise FieldProblem(
-                ops.NEXT_UPDATE_BLOCK, f"Between 1 and {ops.NEXT_UPDATE_MAX_MINUTES} minutes."
+                ops.NEXT_UPDATE_BLOCK,
+                f"A whole number of minutes from 1 to {ops.NEXT_UPDATE_MAX_MINUTES}, "
+                "or leave it empty for the severity's usual cadence.",
             )
         incident = await services.operations.incident(number)
         request = UpdateRequest(

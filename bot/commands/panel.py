@@ -47,6 +47,16 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str]:
     return str(body["user"]["id"]), str(action.get("value") or "")
 
 
+def _clicked_incident(body: dict[str, Any]) -> tuple[str, int | None]:
+    """(clicker, incident number) of a panel button; None when the value is no incident
+    number (a 40-digit value would otherwise reach the database and fail there)."""
+    user, value = _clicked(body)
+    number = ops.parse_incident_number(value)
+    if number is None:
+        log.warning("click_refused", reason="not an incident number", value=value[:40])
+    return user, number
+
+
 def register(surface: Surface, services: Services) -> None:
     async def answer(respond: AsyncRespond, text: str) -> None:
         await respond(replace_original=False, **refused(text))
@@ -61,26 +71,25 @@ def register(surface: Surface, services: Services) -> None:
         except Refused as refusal:
             await answer(respond, str(refusal))
             return
-        await services.effects.apply(effects)
+        await services.deliver(effects)
 
     @surface.action(ACK_ACTION)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, value = _clicked(body)
-        if value.isdigit():
-            number = int(value)
+        user, number = _clicked_incident(body)
+        if number is not None:
             await act(respond, number, lambda: services.operations.acknowledge(number, user=user))
 
     def form_button(action_id: str, prepare: FormPreparer) -> None:
         @surface.action(action_id)
         async def form_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
-            user, value = _clicked(body)
-            if not value.isdigit():
+            user, number = _clicked_incident(body)
+            if number is None:
                 return
-            bind_request(incident=int(value))
+            bind_request(incident=number)
             try:
-                view = await prepare(services, number=int(value), user=user)
+                view = await prepare(services, number=number, user=user)
                 await open_form(services, str(body["trigger_id"]), view)
             except (Refused, FormNotOpened) as problem:
                 await answer(respond, str(problem))
@@ -93,7 +102,9 @@ def register(surface: Surface, services: Services) -> None:
         await ack()
         user, value = _clicked(body)
         number, role_id = ops.parse_take_role_value(value)
-        if number is not None and role_id is not None:
+        if number is None or role_id is None:
+            log.warning("click_refused", reason="not an incident and role", value=value[:80])
+        else:
             await act(
                 respond,
                 number,

@@ -94,7 +94,12 @@ class IncidentRenderer(Protocol):
     def declarer_ready(self, card: IncidentCard) -> RenderedMessage: ...
 
     def declarer_delayed(
-        self, card: IncidentCard, *, done: tuple[str, ...], pending: Mapping[str, str]
+        self,
+        card: IncidentCard,
+        *,
+        done: tuple[str, ...],
+        pending: Mapping[str, str],
+        failed: Mapping[str, str] | None = None,
     ) -> RenderedMessage: ...
 
 

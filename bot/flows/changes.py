@@ -18,10 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
-from bot.flows.effects import Effect, encode, new_step_name
+from bot.flows.deadlines import with_deadlines
+from bot.flows.effects import EFFECT_JOB, Effect, encode, new_job_key
 from bot.flows.lifecycle import Status, can_move, legal_next
-from bot.flows.permissions import Membership, Refused, authorize
+from bot.flows.permissions import Refused, authorize
+from bot.flows.timeline import TimelineKind
+from bot.jobs import enqueue
 from bot.policy import PermissionAction, Policy
+
+ARCHIVE_JOB = "archive"
 
 CAS_RETRIES = 5
 # First time an incident reaches a status, the matching timestamp is stamped (for metrics).
@@ -61,12 +66,10 @@ class IncidentFlow:
         sessions: async_sessionmaker[AsyncSession],
         policy: Policy,
         clock: Clock,
-        membership: Membership,
     ) -> None:
         self.sessions = sessions
         self.policy = policy
         self.clock = clock
-        self.membership = membership
 
     async def incident(self, number: int) -> store.Incident:
         async with self.sessions() as session:
@@ -78,17 +81,25 @@ class IncidentFlow:
     async def authorize(
         self, incident: store.Incident, user: str, action: PermissionAction
     ) -> None:
+        """Who may comes from the database only (roles, recorded channel membership): never a
+        Slack call, so a refusal or a go-ahead is known before the ack."""
         async with self.sessions() as session:
             roles = await store.current_roles(session, incident_number=_number(incident))
-        await authorize(
-            self.policy,
-            self.membership,
-            action=action,
-            user=user,
-            roles=roles,
-            channel=incident.channel_id,
-            label=label(_number(incident)),
-        )
+
+            async def is_member() -> bool:
+                channel = incident.channel_id
+                return channel is not None and await store.is_channel_member(
+                    session, channel_id=channel, user_id=user
+                )
+
+            authorize(
+                self.policy,
+                action=action,
+                user=user,
+                roles=roles,
+                label=label(_number(incident)),
+                member=await is_member() if "members" in self.policy.allowed(action) else False,
+            )
 
     async def _change(
         self,
@@ -115,11 +126,12 @@ class IncidentFlow:
                     number=number,
                     expected_version=before.version,
                     now=self.clock.now(),
-                    **changes,
+                    **with_deadlines(before, self.policy, changes),
                 )
                 if after is None:
                     await session.rollback()
                     continue  # someone else changed it first: decide again on fresh state
+                await self._schedule(session, before, after)
                 await record(session, before, after)
                 queued = await self._enqueue(session, number, effects(before, after))
                 await session.commit()
@@ -129,25 +141,44 @@ class IncidentFlow:
     async def _enqueue(
         self, session: AsyncSession, number: int, effects: list[Effect]
     ) -> list[Effect]:
-        """Store `effects` as outbox steps of the incident; returns them with their step."""
-        queued = [dataclasses.replace(effect, step=new_step_name()) for effect in effects]
-        if not queued:
-            return []
+        """Store `effects` as jobs of the incident (the outbox); returns them with their job."""
+        queued = [dataclasses.replace(effect, job=new_job_key()) for effect in effects]
         now = self.clock.now()
-        steps = [effect.step for effect in queued if effect.step is not None]
-        await store.ensure_steps(session, incident_number=number, steps=steps, now=now)
         for effect in queued:
-            await store.record_step_result(
-                session, incident_number=number, step=str(effect.step), now=now,
-                result=encode(effect),
-            )  # fmt: skip
+            await enqueue(
+                session,
+                key=str(effect.job),
+                kind=EFFECT_JOB,
+                incident_number=number,
+                now=now,
+                payload=encode(effect),
+            )
         return queued
+
+    async def _schedule(
+        self, session: AsyncSession, before: store.Incident, after: store.Incident
+    ) -> None:
+        """Keep the time-driven jobs in step with the deadlines just written."""
+        if before.archive_at == after.archive_at:
+            return
+        key = f"{ARCHIVE_JOB}:{_number(after)}"
+        if after.archive_at is None:
+            await store.cancel_job(session, key=key, now=self.clock.now())
+            return
+        await store.reschedule_job(
+            session,
+            key=key,
+            kind=ARCHIVE_JOB,
+            incident_number=_number(after),
+            due_at=after.archive_at,
+            now=self.clock.now(),
+        )
 
     async def _event(
         self,
         session: AsyncSession,
         number: int,
-        kind: str,
+        kind: TimelineKind,
         text: str,
         actor: str | None,
         dedupe_key: str | None = None,
@@ -171,8 +202,6 @@ class IncidentFlow:
         stamp = STAMPS.get(target)
         if stamp is not None and getattr(incident, stamp) is None:
             changes[stamp] = self.clock.now()
-        if target in FINISHED:
-            changes["next_update_due_at"] = None  # no more reminders for a finished incident
         return changes
 
     def _cadence(self, severity_id: str) -> timedelta | None:

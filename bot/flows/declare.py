@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot.flows.deadlines import deadlines
+from bot.flows.invisible import is_blank, tidy_line
 from bot.flows.lifecycle import DECLARED_STATUS
-from bot.flows.provisioning import planned_steps
+from bot.flows.provisioning import PROVISION_JOB
+from bot.flows.timeline import TimelineKind
+from bot.jobs import enqueue
 from bot.policy import Policy
 
 MAX_TITLE = 150
@@ -47,8 +52,9 @@ class Declared:
 def validate(request: DeclareRequest, policy: Policy, *, now: datetime) -> dict[str, str]:
     """Field name → message for everything the declarer must fix; empty when all is well."""
     errors: dict[str, str] = {}
-    title = request.title.strip()
-    if not title:
+    title = tidy_line(request.title)
+    # `strip()` alone keeps zero-width and bidi characters: a title of only those is empty.
+    if is_blank(title):
         errors["title"] = "Give the incident a title."
     elif len(title) > MAX_TITLE:
         errors["title"] = f"Keep the title to {MAX_TITLE} characters (it has {len(title)})."
@@ -83,10 +89,11 @@ async def declare(
     idempotency_key: str,
     now: datetime,
 ) -> Declared:
-    """Store the incident, its commander, the first timeline event and the provisioning plan.
+    """Store the incident (with its deadlines), its commander, the first timeline event and
+    the provisioning job.
 
     One transaction, claimed by `idempotency_key`: a repeated submission returns the incident
-    the first one stored.
+    the first one stored. A handful of statements, all before Slack's ack.
     """
     severity = resolve_severity(request, policy)
     if severity is None:
@@ -97,52 +104,59 @@ async def declare(
             await session.rollback()
             return Declared(number=await _claimed_number(session, idempotency_key), duplicate=True)
         services = [s.strip() for s in request.affected_services.split(",") if s.strip()]
-        incident = await store.create_incident(
-            session,
-            title=request.title.strip(),
-            severity=severity,
-            status=DECLARED_STATUS.value,
-            declared_by=request.declarer,
-            declared_at=now,
-            started_at=min(request.started_at or now, now),
-            detected_at=now,
-            type=request.type_id,
-            private=private,
-            drill=request.drill,
-            description=request.description.strip(),
-            affected_services=services,
-            source_message_link=request.source_link,
-        )
+        fields: dict[str, Any] = {
+            "title": tidy_line(request.title),
+            "severity": severity,
+            "status": DECLARED_STATUS.value,
+            "declared_by": request.declarer,
+            "declared_at": now,
+            "started_at": min(request.started_at or now, now),
+            "detected_at": now,
+            "type": request.type_id,
+            "private": private,
+            "drill": request.drill,
+            "description": request.description.strip(),
+            "affected_services": services,
+            "source_message_link": request.source_link,
+            "cadence_from_at": now,
+        }
+        due = deadlines(store.Incident(**fields, updated_at=now), policy)
+        incident = await store.create_incident(session, **fields, **due.columns())
         number = _number(incident)
-        commander = request.commander or request.declarer
-        await store.assign_role(
+        await store.add_role_holder(
             session,
             incident_number=number,
             role=policy.lead_role.id,
-            user_id=commander,
+            user_id=request.commander or request.declarer,
             assigned_by=request.declarer,
             now=now,
         )
         await store.add_timeline_event(
             session,
             incident_number=number,
-            kind="declared",
+            kind=TimelineKind.DECLARED.value,
             at=now,
             actor=request.declarer,
             text=f"Declared as {severity}{' (drill)' if request.drill else ''}",
-            dedupe_key=f"{number}:declared",
         )
-        await store.ensure_steps(
-            session,
-            incident_number=number,
-            steps=planned_steps(policy, incident),
-            now=now,
+        if not private and not request.drill:
+            # The declared severity's audience hears of it now; a later upgrade back to it
+            # does not tell them again.
+            await store.claim_idempotency_key(
+                session, key=f"{number}:notified:{severity}", now=now, incident_number=number
+            )
+        await enqueue(
+            session, key=provision_key(number), kind=PROVISION_JOB, incident_number=number, now=now
         )
         await store.set_idempotency_result(
             session, key=idempotency_key, result=None, incident_number=number
         )
         await session.commit()
     return Declared(number=number, duplicate=False)
+
+
+def provision_key(number: int) -> str:
+    return f"{PROVISION_JOB}:{number}"
 
 
 async def _claimed_number(session: AsyncSession, key: str) -> int:

@@ -1,26 +1,29 @@
-"""What must happen in Slack after a state change: plain data, applied by `bot/effects.py`.
+"""What must happen in Slack after a state change: plain data, delivered by `bot/effects.py`.
 
-The flows decide *what* and store it, in the same transaction as the change, as a step row
-(`effect:<id>`, payload in its result): a transactional outbox. The effect runner renders and
-sends it right after the ack, and the reconciler sends whatever a crash left behind. Keeping
-the two apart lets the flows be tested without Slack and keeps `slack_*` out of `bot/flows/`.
+The flows decide *what* and store it, in the same transaction as the change, as a job (kind
+`effect`, the effect as its payload): a transactional outbox. The request runs it right after
+its ack; the job runner's tick runs whatever a crash left behind. Keeping the two apart lets
+the flows be tested without Slack and keeps `slack_*` out of `bot/flows/`.
+
+Each effect is a frozen dataclass with a literal `kind`; the payload codec is derived from the
+types (a pydantic discriminated union), so adding an effect is adding a class to `Effect`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Literal
 
-EFFECT_STEP_PREFIX = "effect:"
+from pydantic import Field, TypeAdapter
+
+EFFECT_JOB = "effect"
 
 
-def _outbox() -> Any:
-    # The outbox step this effect is stored as; not part of what the effect *is*.
-    return field(default=None, compare=False, kw_only=True)
+# Each effect carries its `kind` (the codec's discriminator, not part of what the effect says)
+# and the `job` it is stored as (neither part of what it is nor of its payload).
+OutboxKey = Annotated[str | None, Field(exclude=True)]
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class Refresh:
 
     number: int
     topic: bool = False
-    step: str | None = _outbox()
+    kind: Literal["refresh"] = field(default="refresh", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class Acknowledged:
     by: str
     at: datetime
     first: bool
-    step: str | None = _outbox()
+    kind: Literal["acknowledged"] = field(default="acknowledged", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class RoleAssigned:
     user: str
     previous: str | None
     by: str
-    step: str | None = _outbox()
+    kind: Literal["role_assigned"] = field(default="role_assigned", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,9 @@ class SeverityChanged:
     new: str
     by: str
     upgrade: bool
-    step: str | None = _outbox()
+    notify: bool = False  # the first upgrade to `new`: its `notify` targets hear of it
+    kind: Literal["severity_changed"] = field(default="severity_changed", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,8 @@ class UpdatePosted:
     number: int
     seq: int
     share: bool
-    step: str | None = _outbox()
+    kind: Literal["update_posted"] = field(default="update_posted", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,8 @@ class Resolved:
     root_cause: str | None
     duration: timedelta
     postmortem_due_at: datetime | None
-    step: str | None = _outbox()
+    kind: Literal["resolved"] = field(default="resolved", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -85,17 +95,19 @@ class Closed:
     number: int
     by: str
     archive_at: datetime | None
-    step: str | None = _outbox()
+    kind: Literal["closed"] = field(default="closed", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class Reopened:
     number: int
     by: str
-    step: str | None = _outbox()
+    kind: Literal["reopened"] = field(default="reopened", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
-Effect = (
+Effect = Annotated[
     Refresh
     | Acknowledged
     | RoleAssigned
@@ -103,56 +115,21 @@ Effect = (
     | UpdatePosted
     | Resolved
     | Closed
-    | Reopened
-)
+    | Reopened,
+    Field(discriminator="kind"),
+]
+
+CODEC: TypeAdapter[Effect] = TypeAdapter(Effect)
 
 
-EFFECT_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        Refresh,
-        Acknowledged,
-        RoleAssigned,
-        SeverityChanged,
-        UpdatePosted,
-        Resolved,
-        Closed,
-        Reopened,
-    )
-}
-
-
-def new_step_name() -> str:
-    return EFFECT_STEP_PREFIX + uuid.uuid4().hex
-
-
-def is_effect_step(step: str) -> bool:
-    return step.startswith(EFFECT_STEP_PREFIX)
+def new_job_key() -> str:
+    return f"{EFFECT_JOB}:{uuid.uuid4().hex}"
 
 
 def encode(effect: Effect) -> str:
-    """JSON for the outbox row (datetimes as ISO text, durations as seconds)."""
-    values: dict[str, Any] = {}
-    for item in dataclasses.fields(effect):
-        if item.name == "step":
-            continue
-        value = getattr(effect, item.name)
-        if isinstance(value, datetime):
-            value = {"datetime": value.isoformat()}
-        elif isinstance(value, timedelta):
-            value = {"seconds": value.total_seconds()}
-        values[item.name] = value
-    return json.dumps({"kind": type(effect).__name__, "values": values})
+    return CODEC.dump_json(effect).decode()
 
 
-def decode(payload: str, *, step: str | None = None) -> Effect:
-    data = json.loads(payload)
-    values: dict[str, Any] = {}
-    for name, value in data["values"].items():
-        if isinstance(value, dict) and "datetime" in value:
-            value = datetime.fromisoformat(value["datetime"])
-        elif isinstance(value, dict) and "seconds" in value:
-            value = timedelta(seconds=value["seconds"])
-        values[name] = value
-    effect: Effect = EFFECT_TYPES[data["kind"]](**values, step=step)
-    return effect
+def decode(payload: str, *, job: str | None = None) -> Effect:
+    """The effect stored in a job's payload; raises on anything that is not one."""
+    return replace(CODEC.validate_json(payload), job=job)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
-from bot.flows.changes import FINISHED, IncidentFlow, label, refuse_transition
+from bot.flows.changes import CAS_RETRIES, FINISHED, IncidentFlow, label, refuse_transition
 from bot.flows.effects import (
     Acknowledged,
     Effect,
@@ -28,6 +28,7 @@ from bot.flows.effects import (
 )
 from bot.flows.lifecycle import WORKING, Status, can_move
 from bot.flows.permissions import Refused
+from bot.flows.timeline import TimelineKind
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,10 @@ class IncidentOperations(IncidentFlow):
         async def decide(current: store.Incident) -> dict[str, Any] | None:
             if current.acknowledged_at is not None:
                 return None
-            return {"acknowledged_at": now, "acknowledged_by": user, "next_escalation_at": None}
+            return {"acknowledged_at": now, "acknowledged_by": user}
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
-            await self._event(session, number, "acknowledged", "Acknowledged", user)
+            await self._event(session, number, TimelineKind.ACKNOWLEDGED, "Acknowledged", user)
 
         def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
             return [Acknowledged(number, by=user, at=now, first=True), Refresh(number)]
@@ -68,7 +69,7 @@ class IncidentOperations(IncidentFlow):
             noted = await store.add_timeline_event(
                 session,
                 incident_number=number,
-                kind="acknowledged_again",
+                kind=TimelineKind.ACKNOWLEDGED_AGAIN.value,
                 at=now,
                 actor=user,
                 text="Also acknowledged",
@@ -94,40 +95,57 @@ class IncidentOperations(IncidentFlow):
     async def _assign(
         self, number: int, *, assignments: Mapping[str, str], by: str
     ) -> list[Effect]:
-        effects: list[Effect] = []
+        """Compare-and-set on the incident's version, like every change: of N identical
+        assignments racing (double submits, two replicas), one writes and the others re-read
+        and find nothing to do, so there is one post, one DM, one timeline row."""
         lead = self.policy.lead_role.id
-        async with self.sessions() as session:
-            holders = await store.current_roles(session, incident_number=number)
-            for role_id, user in assignments.items():
-                role = self.policy.find_role(role_id)
-                if role is None:
-                    raise Refused(self.unknown_role_text(role_id))
-                if holders.get(role.id) == user:
-                    continue  # already theirs (or a double submit): nothing changes
-                _new, previous = await store.assign_role(
-                    session,
-                    incident_number=number,
-                    role=role.id,
-                    user_id=user,
-                    assigned_by=by,
-                    now=self.clock.now(),
+        roles = {}
+        for role_id, user in assignments.items():
+            role = self.policy.find_role(role_id)
+            if role is None:
+                raise Refused(self.unknown_role_text(role_id))
+            roles[role.id] = (role, user)
+        for _ in range(CAS_RETRIES):
+            async with self.sessions() as session:
+                incident = await store.get_incident(session, number=number)
+                if incident is None:
+                    raise Refused(f"{label(number)} does not exist.")
+                holders = await store.current_roles(session, incident_number=number)
+                wanted = {rid: pair for rid, pair in roles.items() if holders.get(rid) != pair[1]}
+                if not wanted:
+                    return []  # already theirs (or a duplicate that lost the race)
+                claimed = await store.update_incident(
+                    session, number=number, expected_version=incident.version, now=self.clock.now()
                 )
-                await self._event(session, number, "role_assigned", f"{role.name}: <@{user}>", by)
-                effects.append(
-                    RoleAssigned(
-                        number,
-                        role_id=role.id,
-                        user=user,
-                        previous=previous.user_id if previous else None,
-                        by=by,
+                if claimed is None:
+                    await session.rollback()
+                    continue
+                effects: list[Effect] = []
+                for role_id, (role, user) in wanted.items():
+                    _new, previous = await store.assign_role(
+                        session,
+                        incident_number=number,
+                        role=role_id,
+                        user_id=user,
+                        assigned_by=by,
+                        now=self.clock.now(),
                     )
-                )
-            if effects:
-                topic = any(isinstance(e, RoleAssigned) and e.role_id == lead for e in effects)
-                effects.append(Refresh(number, topic=topic))
-            queued = await self._enqueue(session, number, effects)
-            await session.commit()
-        return queued
+                    text = f"{role.name}: <@{user}>"
+                    await self._event(session, number, TimelineKind.ROLE_ASSIGNED, text, by)
+                    effects.append(
+                        RoleAssigned(
+                            number,
+                            role_id=role_id,
+                            user=user,
+                            previous=previous.user_id if previous else None,
+                            by=by,
+                        )
+                    )
+                effects.append(Refresh(number, topic=lead in wanted))
+                queued = await self._enqueue(session, number, effects)
+                await session.commit()
+                return queued
+        raise Refused(f"{label(number)} is changing too fast right now; please try again.")
 
     async def take_role(self, number: int, *, role_id: str, user: str) -> list[Effect]:
         """Taking a vacant role needs only to be allowed to post updates (a responder);
@@ -167,7 +185,11 @@ class IncidentOperations(IncidentFlow):
             changes: dict[str, Any] = {"update_count": current.update_count + 1}
             if target.value != current.status:
                 changes |= self._transition(current, target)
-            changes["next_update_due_at"] = now + next_in if next_in else None
+            # The cadence counts from this update, by what it asked for ("next update in").
+            changes["cadence_from_at"] = now
+            changes["update_interval_seconds"] = (
+                int(request.next_in.total_seconds()) if request.next_in is not None else None
+            )
             changes["reminder_sent_for"] = None
             return changes
 
@@ -189,10 +211,11 @@ class IncidentOperations(IncidentFlow):
                 shared=share,
             )
             seq = update.seq
-            await self._event(session, number, "status_update", f"Update #{seq}", by)
+            text = f"Update #{seq}: {request.impact}"
+            await self._event(session, number, TimelineKind.STATUS_UPDATE, text, by)
             if before.status != target.value:
                 text = f"Status {before.status} → {target.value}"
-                await self._event(session, number, "status_changed", text, by)
+                await self._event(session, number, TimelineKind.STATUS_CHANGED, text, by)
 
         def effects(before: store.Incident, _a: store.Incident) -> list[Effect]:
             topic = before.status != target.value
@@ -232,41 +255,36 @@ class IncidentOperations(IncidentFlow):
             raise Refused(f"Unknown severity `{new}`. Severities: {known}.")
         if Status(incident.status) in (Status.CLOSED, Status.DECLINED):
             raise Refused(f"{label(number)} is {incident.status}; reopen it first.")
-        now = self.clock.now()
 
         async def decide(current: store.Incident) -> dict[str, Any] | None:
             if current.severity == severity.id:
                 return None
-            changes: dict[str, Any] = {"severity": severity.id}
-            if Status(current.status) not in (Status.RESOLVED,):
-                cadence = severity.update_every
-                changes["next_update_due_at"] = now + cadence if cadence else None
-            if current.acknowledged_at is None:
-                changes["next_escalation_at"] = self._next_escalation(current, severity.id)
-            return changes
+            # The new severity's cadence applies at once (deadlines recompute the due time).
+            return {"severity": severity.id, "update_interval_seconds": None}
+
+        notify = False
 
         async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
+            nonlocal notify
             text = f"Severity {before.severity} → {severity.id}"
-            await self._event(session, number, "severity_changed", text, by)
+            await self._event(session, number, TimelineKind.SEVERITY_CHANGED, text, by)
+            upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
+            if upgrade and not before.private and not before.drill:
+                # Once per severity, decided with the change: P2 → P1 → P2 → P1 tells the P1
+                # audience once.
+                notify = await store.claim_idempotency_key(
+                    session, key=f"{number}:notified:{severity.id}", now=self.clock.now()
+                )
 
         def effects(before: store.Incident, _a: store.Incident) -> list[Effect]:
             upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
-            return [
-                SeverityChanged(
-                    number, old=before.severity, new=severity.id, by=by, upgrade=upgrade
-                ),
-                Refresh(number, topic=True),
-            ]
+            changed = SeverityChanged(
+                number, old=before.severity, new=severity.id, by=by, upgrade=upgrade, notify=notify
+            )
+            return [changed, Refresh(number, topic=True)]
 
         changed = await self._change(number, decide, record, effects)
         return changed.effects if changed is not None else []
-
-    def _next_escalation(self, incident: store.Incident, severity_id: str) -> datetime | None:
-        severity = self.policy.find_severity(severity_id)
-        if severity is None:
-            return None
-        steps = severity.escalation[incident.escalation_level :]
-        return incident.declared_at + steps[0].after if steps else None
 
 
 class _Duplicate(Exception):

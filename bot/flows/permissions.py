@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from bot.policy import PermissionAction, Policy
 
 ACTION_WORDS: dict[str, str] = {
@@ -18,32 +16,29 @@ ACTION_WORDS: dict[str, str] = {
 }
 
 
-class Membership(Protocol):
-    async def is_member(self, *, channel: str, user: str) -> bool: ...
-
-
 class Refused(Exception):
     """The user may not do this, or the incident cannot do it now; `str()` says why."""
 
 
-async def authorize(
+def authorize(
     policy: Policy,
-    membership: Membership,
     *,
     action: PermissionAction,
     user: str,
     roles: dict[str, str],
-    channel: str | None,
     label: str,
+    member: bool,
 ) -> None:
-    """Raise `Refused`, naming who may, unless `user` may do `action` on the incident."""
+    """Raise `Refused`, naming who may, unless `user` may do `action` on the incident.
+
+    `member`: whether `user` is a member of the incident channel, as recorded in the database
+    (the caller reads it only when the policy grants `action` to members)."""
     grantees = policy.allowed(action)
     if "anyone" in grantees:
         return
     if any(roles.get(role_id) == user for role_id in grantees if role_id not in ("members",)):
         return
-    member = "members" in grantees and channel is not None
-    if member and channel is not None and await membership.is_member(channel=channel, user=user):
+    if "members" in grantees and member:
         return
     raise Refused(f"Only {who_may(policy, grantees)} can {ACTION_WORDS[action]} {label}.")
 

@@ -135,6 +135,25 @@ class SlackPort(Protocol):
 
     async def add_bookmark(self, *, channel: str, title: str, link: str) -> None: ...
 
+    async def has_bookmark(self, *, channel: str, link: str) -> bool: ...
+
     async def dm(
-        self, *, user: str, text: str, blocks: Sequence[Mapping[str, Any]] | None = None
+        self,
+        *,
+        user: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> PostedMessage: ...
+
+    async def find_dm(
+        self, *, user: str, event_type: str, match: Mapping[str, Any]
+    ) -> PostedMessage | None:
+        """The bot's earlier DM to `user` carrying this metadata, if Slack has it."""
+        ...
+
+    async def members(self, *, channel: str) -> list[str]: ...
+
+    async def archive(self, *, channel: str) -> None: ...
+
+    async def unarchive(self, *, channel: str) -> None: ...

@@ -1,9 +1,11 @@
-"""Provisioning a declared incident in Slack, step by step, durably.
+"""Provisioning a declared incident in Slack: one durable job per incident (kind `provision`).
 
-Each step is a row in the database: claimed with a lease (renewed while it runs), then done, or
-failed with a retry time. A crash at any point leaves the rows behind and the reconciler (or
-the next start) finishes the job; the steps themselves (`provisioning_steps.py`) recognise
-what an earlier attempt already did, so nothing is created or posted twice.
+The job runs the steps in three waves; each finished step is recorded in the job's progress,
+so a retry (after a transient failure, or a crash and the lease running out) does only what
+is left, and the steps themselves (`provisioning_steps.py`) recognise what an earlier attempt
+already did in Slack, so nothing is created or posted twice. A step Slack refuses for good is
+recorded, told to the declarer once and not retried; a transient failure makes the whole job
+retry later under the job runner's one rule (`bot/jobs.py`).
 
 Critical path, in sequential Slack round trips:
     1. create the channel (responder and notify groups are expanded at the same time)
@@ -14,9 +16,7 @@ Critical path, in sequential Slack round trips:
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -26,14 +26,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer
-from bot.flows.effects import is_effect_step
-from bot.flows.ports import SlackFailure, SlackPort
+from bot.flows.ports import SlackPort
 from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepContext
 from bot.flows.snapshot import load_card
-from bot.flows.timeline import record_event
+from bot.flows.timeline import TimelineKind, record_event
+from bot.jobs import Failure, JobRun
 from bot.policy import Policy
 
 log = structlog.stdlib.get_logger(__name__)
+
+PROVISION_JOB = "provision"
 
 CREATE_CHANNEL = "create_channel"
 SET_TOPIC = "set_topic"
@@ -47,24 +49,12 @@ PIN_PANEL = "pin_panel"
 TELL_DECLARER = "tell_declarer"
 
 SECOND_WAVE = (SET_TOPIC, SET_PURPOSE, INVITE, POST_PANEL, BOOKMARK_RUNBOOK, ANNOUNCE, NOTIFY)
-THIRD_WAVE = (PIN_PANEL, TELL_DECLARER)
 
-LEASE = timedelta(seconds=15)
-HEARTBEAT_SECONDS = 5.0
-# A pending step younger than this belongs to the request that declared the incident.
-RECONCILE_GRACE = timedelta(seconds=10)
-
-STEP_EVENTS = {
-    CREATE_CHANNEL: "Incident channel created",
-    SET_TOPIC: "Channel topic set",
-    SET_PURPOSE: "Channel purpose set",
-    INVITE: "Responders invited",
-    POST_PANEL: "Incident panel posted",
-    PIN_PANEL: "Incident panel pinned",
-    BOOKMARK_RUNBOOK: "Runbook bookmarked",
-    ANNOUNCE: "Incident announced",
-    NOTIFY: "Stakeholders notified",
-    TELL_DECLARER: "Declarer told where to go",
+# The steps worth a line on the incident's timeline (the rest is bookkeeping).
+TIMELINE: dict[str, tuple[TimelineKind, str]] = {
+    CREATE_CHANNEL: (TimelineKind.CHANNEL_CREATED, "Incident channel created"),
+    INVITE: (TimelineKind.RESPONDERS_INVITED, "Responders invited"),
+    ANNOUNCE: (TimelineKind.ANNOUNCED, "Incident announced"),
 }
 
 # Recipients arrive as a task: only the steps that need them wait for the group expansion.
@@ -84,38 +74,16 @@ def planned_steps(policy: Policy, incident: store.Incident) -> list[str]:
 
 
 async def _with_recipients(
-    action: Callable[[StepContext, Recipients], Awaitable[dict[str, Any]]],
+    action: Callable[[StepContext, Recipients], Awaitable[dict[str, Any] | None]],
     context: StepContext,
     recipients: asyncio.Task[Recipients],
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     return await action(context, await recipients)
 
 
-async def keep_lease(
-    sessions: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    *,
-    number: int,
-    step: str,
-    lease: timedelta,
-) -> None:
-    """Heartbeat for a claimed step: renew its lease until cancelled, so the lease can be
-    short (a crashed worker's step is taken over quickly) yet a slow Slack call keeps it."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        async with sessions() as session:
-            await store.extend_step_lease(
-                session, incident_number=number, step=step, now=clock.now(), lease=lease
-            )
-            await session.commit()
-
-
-def backoff(attempts: int) -> timedelta:
-    """2 s, 4 s, 8 s … capped at 2 minutes."""
-    return timedelta(seconds=min(2 ** max(attempts, 1), 120))
-
-
 class Provisioner:
+    """The job handler of kind `provision`."""
+
     def __init__(
         self,
         *,
@@ -124,18 +92,17 @@ class Provisioner:
         slack: SlackPort,
         render: IncidentRenderer,
         clock: Clock,
-        lease: timedelta = LEASE,
     ) -> None:
         self.sessions = sessions
         self.policy = policy
         self.slack = slack
         self.render = render
         self.clock = clock
-        self.lease = lease
         steps = ProvisioningSteps(
             sessions=sessions, policy=policy, slack=slack, render=render, clock=clock
         )
         self.steps = steps
+        self.messenger = steps.messenger
         self._actions: dict[str, StepAction] = {
             CREATE_CHANNEL: lambda c, _r: steps.create_channel(c),
             SET_TOPIC: lambda c, _r: steps.set_topic(c),
@@ -146,216 +113,130 @@ class Provisioner:
             ANNOUNCE: lambda c, _r: steps.announce(c),
             NOTIFY: lambda c, r: _with_recipients(steps.notify, c, r),
             PIN_PANEL: lambda c, _r: steps.pin_panel(c),
-            TELL_DECLARER: lambda c, _r: self._tell_declarer(c),
         }
 
+    def describe(self, job: JobRun) -> str:
+        return "Setting up the incident channel"
+
     # -- the job ------------------------------------------------------------------------------
-    async def run(self, number: int) -> None:
-        """Do every step of incident `number` that is due and not claimed by someone else."""
-        structlog.contextvars.bind_contextvars(incident=number)
-        card = await self._card(number)
-        if card is None:
+    async def run(self, job: JobRun) -> None:
+        number = job.incident_number
+        if number is None:
             return
+        card = await self._card(number)
+        async with self.sessions() as session:
+            incident = await store.get_incident(session, number=number)
+        if card is None or incident is None:
+            return
+        planned = planned_steps(self.policy, incident)
         # Expanding groups does not need the channel: do it while the channel is created.
         recipients = asyncio.create_task(self.steps.recipients(card))
         try:
-            await self._step(number, CREATE_CHANNEL, recipients)
-            if not await self._is_done(number, CREATE_CHANNEL):
-                await self._tell_delay(number)
-                return
-            await asyncio.gather(*(self._step(number, s, recipients) for s in SECOND_WAVE))
-            await asyncio.gather(*(self._step(number, s, recipients) for s in THIRD_WAVE))
-            await self._tell_completion(number)
+            failures = await self._step(job, CREATE_CHANNEL, recipients)
+            if failures:
+                await self._report(job, failures, planned)  # transient: raises, retried later
+                return  # refused for good: recorded and told; nothing else can be done
+            outcomes = await asyncio.gather(
+                *(self._step(job, step, recipients) for step in SECOND_WAVE if step in planned)
+            )
+            failures = {k: v for outcome in outcomes for k, v in outcome.items()}
+            # Third wave: pin the panel while the declarer is told (one round trip, not two).
+            pinned, _told = await asyncio.gather(
+                self._step(job, PIN_PANEL, recipients),
+                self._report(job, failures, planned),
+            )
+            if pinned:
+                await self._report(job, pinned, planned)
         finally:
             recipients.cancel()
             if recipients.done() and not recipients.cancelled():
                 recipients.exception()  # a failure there is reported by the step that needed it
 
-    async def reconcile(self) -> int:
-        """Finish what crashed or failed; returns how many incidents were worked on."""
-        now = self.clock.now()
-        async with self.sessions() as session:
-            due = await store.due_steps(session, now=now, limit=500)
-        numbers = sorted(
-            {
-                step.incident_number
-                for step in due
-                if not is_effect_step(step.step)  # delivered by the effect runner
-                and (step.state != "pending" or step.updated_at <= now - RECONCILE_GRACE)
-            }
-        )
-        for number in numbers:
-            try:
-                await self.run(number)
-            except Exception:
-                # One broken incident must not stop the others; it is retried next tick.
-                log.exception("reconcile_failed", incident=number)
-        return len(numbers)
-
     # -- one step ------------------------------------------------------------------------------
-    async def _step(self, number: int, step: str, recipients: asyncio.Task[Recipients]) -> None:
-        now = self.clock.now()
+    async def _step(
+        self, job: JobRun, step: str, recipients: asyncio.Task[Recipients]
+    ) -> dict[str, Exception]:
+        """Run `step` unless done; its failure, if any, is returned (the others go on)."""
+        if job.done(step) or job.recalled(f"failed:{step}"):
+            return {}
+        number = job.incident_number or 0
         async with self.sessions() as session:
-            steps = await store.get_steps(session, incident_number=number)
-            if step not in steps or steps[step].state == "done":
-                return
-            claimed = await store.claim_step(
-                session, incident_number=number, step=step, now=now, lease=self.lease
-            )
-            await session.commit()
-        if claimed is None:
-            return
-        heartbeat = asyncio.create_task(
-            keep_lease(self.sessions, self.clock, number=number, step=step, lease=self.lease)
-        )
+            incident = await store.get_incident(session, number=number)
+            card = await load_card(session, self.policy, number)
+        if incident is None or card is None:
+            return {}
+        context = StepContext(incident=incident, card=card, job=job, step=step)
         try:
-            async with self.sessions() as session:
-                incident = await store.get_incident(session, number=number)
-                card = await load_card(session, self.policy, number)
-            if incident is None or card is None:
-                return
-            context = StepContext(
-                incident=incident,
-                card=card,
-                attempts=claimed.attempts,
-                result=json.loads(claimed.result) if claimed.result else {},
-            )
-            outcome = await self._actions[step](context, recipients)
-        except SlackFailure as failure:
-            await self._failed(number, step, claimed.attempts, failure)
-            return
+            await self._actions[step](context, recipients)
         except Exception as error:
-            log.exception("provisioning_step_crashed", step=step)
-            crash = SlackFailure(step, type(error).__name__)
-            await self._failed(number, step, claimed.attempts, crash)
-            return
-        finally:
-            heartbeat.cancel()
-        await self._done(number, step, outcome)
-
-    async def _done(self, number: int, step: str, outcome: dict[str, Any] | None) -> None:
-        now = self.clock.now()
-        async with self.sessions() as session:
-            await store.complete_step(
-                session,
-                incident_number=number,
-                step=step,
-                now=now,
-                result=json.dumps(outcome) if outcome is not None else None,
-            )
-            await store.add_timeline_event(
-                session,
-                incident_number=number,
-                kind="provisioning",
-                at=now,
-                text=STEP_EVENTS.get(step, step),
+            failure = Failure.of(error)
+            if not failure.transient:
+                # Refused for good: recorded once, not retried, told to the declarer below.
+                log.error("provisioning_step_refused", step=step, error=failure.error)
+                await job.remember(f"failed:{step}", failure.words)
+                await record_event(
+                    self.sessions,
+                    self.clock,
+                    number=number,
+                    kind=TimelineKind.SLACK_FAILURE,
+                    text=f"Provisioning could not {step.replace('_', ' ')}: {failure.words}",
+                    dedupe_key=f"{number}:provision-failed:{step}",
+                )
+            else:
+                log.warning("provisioning_step_failed", step=step, error=failure.error)
+            return {step: error}
+        await job.remember(step)
+        if step in TIMELINE:
+            kind, text = TIMELINE[step]
+            await record_event(
+                self.sessions,
+                self.clock,
+                number=number,
+                kind=kind,
+                text=text,
                 dedupe_key=f"{number}:provision:{step}",
             )
-            await session.commit()
         log.info("provisioning_step_done", step=step)
+        return {}
 
-    async def _failed(self, number: int, step: str, attempts: int, failure: SlackFailure) -> None:
-        now = self.clock.now()
-        wait = (
-            timedelta(seconds=failure.retry_after)
-            if failure.retry_after is not None
-            else backoff(attempts)
-        )
-        async with self.sessions() as session:
-            await store.fail_step(
-                session,
-                incident_number=number,
-                step=step,
-                now=now,
-                error=f"{failure.plain_words()} ({failure.error})",
-                retry_at=now + wait,
+    # -- telling the declarer where to go, and what is late --------------------------------
+    async def _report(
+        self, job: JobRun, failures: dict[str, Exception], planned: list[str]
+    ) -> None:
+        """Tell the declarer once where to go, or once what is delayed or refused and why;
+        re-raise a transient failure so that the job runner retries the job."""
+        number = job.incident_number or 0
+        card = await self._card(number)
+        if card is None:
+            return
+        transient = {s: e for s, e in failures.items() if Failure.of(e).transient}
+        refused = {
+            step: str(job.recalled(f"failed:{step}"))
+            for step in planned
+            if job.recalled(f"failed:{step}")
+        }
+        done = tuple(s for s in planned if job.done(s))
+        if transient or refused:
+            pending = {s: Failure.of(e).words for s, e in transient.items()}
+            message = self.render.declarer_delayed(card, done=done, pending=pending, failed=refused)
+            await self.messenger.dm_once(
+                job, "tell:delayed", number=number, user=card.declared_by, message=message
             )
-            await session.commit()
-        log.warning(
-            "provisioning_step_failed",
-            step=step,
-            error=failure.error,
-            attempts=attempts,
-            retry_in_s=wait.total_seconds(),
+        if transient:
+            raise next(iter(transient.values()))
+        if refused:
+            await job.remember(TELL_DECLARER)
+            return
+        # Everything is in place: where to go (and, after a delay, that it is all done now).
+        await self.messenger.dm_once(
+            job,
+            "tell:ready",
+            number=number,
+            user=card.declared_by,
+            message=self.render.declarer_ready(card),
         )
-
-    async def _is_done(self, number: int, step: str) -> bool:
-        async with self.sessions() as session:
-            steps = await store.get_steps(session, incident_number=number)
-        return step in steps and steps[step].state == "done"
+        await job.remember(TELL_DECLARER)
 
     async def _card(self, number: int) -> IncidentCard | None:
         async with self.sessions() as session:
             return await load_card(session, self.policy, number)
-
-    # -- telling the declarer where to go, and what is late --------------------------------
-    async def _tell_declarer(self, context: StepContext) -> None:
-        pending = await self._pending(context.number, ignore=THIRD_WAVE)
-        if pending:
-            await self._tell_delay(context.number, card=context.card, pending=pending)
-            return
-        message = self.render.declarer_ready(context.card)
-        await self.slack.dm(
-            user=context.incident.declared_by, text=message.text, blocks=message.blocks
-        )
-        await self._note(context.number, "ready")
-
-    async def _pending(self, number: int, *, ignore: tuple[str, ...] = ()) -> dict[str, str]:
-        async with self.sessions() as session:
-            steps = await store.get_steps(session, incident_number=number)
-        return {
-            name: step.last_error or "in progress"
-            for name, step in steps.items()
-            if step.state != "done" and name not in ignore and not is_effect_step(name)
-        }
-
-    async def _tell_delay(
-        self,
-        number: int,
-        *,
-        card: IncidentCard | None = None,
-        pending: dict[str, str] | None = None,
-    ) -> None:
-        """Tell the declarer, once per incident, what is delayed and why, in plain words."""
-        if await self._noted(number, "delayed"):
-            return
-        card = card or await self._card(number)
-        if card is None:
-            return
-        pending = pending if pending is not None else await self._pending(number)
-        async with self.sessions() as session:
-            steps = await store.get_steps(session, incident_number=number)
-        done = tuple(name for name, step in steps.items() if step.state == "done")
-        message = self.render.declarer_delayed(card, done=done, pending=pending)
-        await self.slack.dm(user=card.declared_by, text=message.text, blocks=message.blocks)
-        await self._note(number, "delayed")
-
-    async def _tell_completion(self, number: int) -> None:
-        """After a delay, say once that everything is now in place."""
-        if await self._pending(number) or not await self._noted(number, "delayed"):
-            return
-        if await self._noted(number, "ready"):
-            return
-        card = await self._card(number)
-        if card is None:
-            return
-        message = self.render.declarer_ready(card)
-        await self.slack.dm(user=card.declared_by, text=message.text, blocks=message.blocks)
-        await self._note(number, "ready")
-
-    async def _noted(self, number: int, what: str) -> bool:
-        async with self.sessions() as session:
-            events = await store.list_timeline(
-                session, incident_number=number, kinds=["declarer_notice"]
-            )
-        return any(event.dedupe_key == f"{number}:notice:{what}" for event in events)
-
-    async def _note(self, number: int, what: str) -> None:
-        await record_event(
-            self.sessions,
-            self.clock,
-            number=number,
-            kind="declarer_notice",
-            text=f"Declarer told: {what}",
-            dedupe_key=f"{number}:notice:{what}",
-        )

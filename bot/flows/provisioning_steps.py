@@ -1,14 +1,15 @@
 """The provisioning steps themselves: each one Slack change, safe to run again.
 
-A step that posts first looks for its earlier post (by message metadata) when it is being
-retried, because a previous attempt may have reached Slack without us seeing the answer.
+Posts and DMs go through the `Messenger`, which recognises what an earlier attempt of the job
+already sent (job progress, then message metadata in Slack), because a previous attempt may
+have reached Slack without us seeing the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -18,25 +19,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer, RenderedMessage
+from bot.flows.delivery import Messenger
 from bot.flows.naming import incident_channel_name
 from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure, SlackPort
 from bot.flows.timeline import note_unreachable
+from bot.jobs import JobRun
 from bot.policy import Policy, Target
 
 log = structlog.stdlib.get_logger(__name__)
 
-METADATA_EVENT = "warroom_incident"
 MAX_NAME_SUFFIX = 50
+MEMBERS_JOB = "members"
+# A private channel's members are re-read from Slack this soon after the invitations (and
+# then periodically, see bot/channel_jobs.py): people join and leave outside warroom too.
+MEMBERS_FIRST_REFRESH = timedelta(minutes=1)
 
 
 @dataclass
 class StepContext:
-    """What a step sees: the incident as stored now, and its own progress."""
+    """What a step sees: the incident as stored now, and the provisioning job."""
 
     incident: store.Incident
     card: IncidentCard
-    attempts: int
-    result: dict[str, Any]
+    job: JobRun
+    step: str
 
     @property
     def number(self) -> int:
@@ -45,7 +51,13 @@ class StepContext:
     @property
     def retrying(self) -> bool:
         """A previous attempt may have reached Slack even though we never saw its answer."""
-        return self.attempts > 1
+        return self.job.retrying
+
+    @property
+    def partial(self) -> dict[str, Any]:
+        """What this step noted before its Slack call on an earlier attempt."""
+        found = self.job.recalled(f"partial:{self.step}")
+        return dict(found) if isinstance(found, dict) else {}
 
 
 @dataclass
@@ -55,10 +67,6 @@ class Recipients:
     responders: list[str] = field(default_factory=list)
     notify_channels: list[Target] = field(default_factory=list)
     notify_people: dict[str, list[str]] = field(default_factory=dict)  # target → user ids
-
-
-def incident_metadata(number: int, kind: str) -> dict[str, Any]:
-    return {"event_type": METADATA_EVENT, "event_payload": {"incident": number, "kind": kind}}
 
 
 class ProvisioningSteps:
@@ -76,6 +84,7 @@ class ProvisioningSteps:
         self.slack = slack
         self.render = render
         self.clock = clock
+        self.messenger = Messenger(slack)
 
     # -- people --------------------------------------------------------------------------------
     async def recipients(self, card: IncidentCard) -> Recipients:
@@ -126,25 +135,16 @@ class ProvisioningSteps:
             )
             await session.commit()
 
-    async def remember(self, context: StepContext, step: str, **progress: Any) -> None:
+    async def remember(self, context: StepContext, **progress: Any) -> None:
         """Store partial progress before a Slack call, so a retry knows what was intended."""
-        context.result.update(progress)
-        async with self.sessions() as session:
-            await store.record_step_result(
-                session,
-                incident_number=context.number,
-                step=step,
-                now=self.clock.now(),
-                result=json.dumps(context.result),
-            )
-            await session.commit()
+        await context.job.remember(f"partial:{context.step}", context.partial | progress)
 
     # -- the steps -----------------------------------------------------------------------------
     async def create_channel(self, context: StepContext) -> dict[str, Any]:
         incident = context.incident
         if incident.channel_id:
             return {"channel_id": incident.channel_id}
-        suffix: int | None = context.result.get("suffix")
+        suffix: int | None = context.partial.get("suffix")
         for _ in range(MAX_NAME_SUFFIX):
             name = incident_channel_name(
                 self.policy,
@@ -157,7 +157,7 @@ class ProvisioningSteps:
             )
             if context.retrying and (adopted := await self._ours(name, context)) is not None:
                 return await self._adopt_channel(context, adopted)
-            await self.remember(context, "create_channel", name=name, suffix=suffix)
+            await self.remember(context, name=name, suffix=suffix)
             try:
                 created = await self.slack.create_channel(name=name, private=incident.private)
             except SlackFailure as failure:
@@ -196,7 +196,24 @@ class ProvisioningSteps:
         )
 
     async def invite(self, context: StepContext, recipients: Recipients) -> dict[str, Any]:
-        await self.slack.invite(channel=_channel(context), users=recipients.responders)
+        channel = _channel(context)
+        await self.slack.invite(channel=channel, users=recipients.responders)
+        # Known members from now on: permission checks and lists never ask Slack.
+        now = self.clock.now()
+        async with self.sessions() as session:
+            await store.add_channel_members(
+                session, channel_id=channel, user_ids=recipients.responders, now=now
+            )
+            if context.incident.private:
+                await store.enqueue_job(
+                    session,
+                    key=f"{MEMBERS_JOB}:{context.number}",
+                    kind=MEMBERS_JOB,
+                    incident_number=context.number,
+                    due_at=now + MEMBERS_FIRST_REFRESH,
+                    now=now,
+                )
+            await session.commit()
         return {"invited": recipients.responders}
 
     async def post_panel(self, context: StepContext) -> dict[str, Any]:
@@ -207,10 +224,13 @@ class ProvisioningSteps:
         return {"ts": posted.ts}
 
     async def bookmark_runbook(self, context: StepContext) -> None:
-        if context.card.runbook:
-            await self.slack.add_bookmark(
-                channel=_channel(context), title="Runbook", link=context.card.runbook
-            )
+        link = context.card.runbook
+        if not link:
+            return
+        channel = _channel(context)
+        if context.retrying and await self.slack.has_bookmark(channel=channel, link=link):
+            return  # an earlier attempt added it before we saw the answer
+        await self.slack.add_bookmark(channel=channel, title="Runbook", link=link)
 
     async def announce(self, context: StepContext) -> dict[str, Any]:
         posted = await self._post_once(
@@ -224,40 +244,49 @@ class ProvisioningSteps:
         )
         return {"channel": posted.channel, "ts": posted.ts}
 
-    async def notify(self, context: StepContext, recipients: Recipients) -> dict[str, Any]:
+    async def notify(self, context: StepContext, recipients: Recipients) -> None:
         """The severity's and type's `notify` targets: channels get the announcement, people
-        a DM. All at once; progress is kept per target so a retry skips what was sent."""
-        done: list[str] = list(context.result.get("done", []))
+        a DM. All at once; each post and DM is sent once, a retry skips what was sent."""
         message = self.render.announcement(context.card)
-        jobs: dict[str, Any] = {}
+        sends: dict[str, Any] = {}
         for target in recipients.notify_channels:
-            if str(target) not in done:
-                channel = target.value if target.is_id else "#" + target.value
-                jobs[str(target)] = self._post_once(context, channel, "notify", message)
+            channel = target.value if target.is_id else "#" + target.value
+            sends[str(target)] = self.messenger.post_once(
+                context.job,
+                f"notify:{target}",
+                number=context.number,
+                channel=channel,
+                message=message,
+                kind="notify",
+            )
         for key, users in recipients.notify_people.items():
-            if key not in done:
-                jobs[key] = asyncio.gather(
-                    *(
-                        self.slack.dm(user=u, text=message.text, blocks=message.blocks)
-                        for u in users
+            sends[key] = asyncio.gather(
+                *(
+                    self.messenger.dm_once(
+                        context.job,
+                        f"notify-dm:{user}",
+                        number=context.number,
+                        user=user,
+                        message=message,
                     )
+                    for user in users
                 )
-        outcomes = await asyncio.gather(*jobs.values(), return_exceptions=True)
+            )
+        outcomes = await asyncio.gather(*sends.values(), return_exceptions=True)
         failure: BaseException | None = None
-        for key, outcome in zip(jobs, outcomes, strict=True):
+        for key, outcome in zip(sends, outcomes, strict=True):
             if isinstance(outcome, SlackFailure) and not outcome.transient:
-                target = Target.parse(key)
                 await note_unreachable(
-                    self.sessions, self.clock, number=context.number, target=target, failure=outcome
+                    self.sessions,
+                    self.clock,
+                    number=context.number,
+                    target=Target.parse(key),
+                    failure=outcome,
                 )
             elif isinstance(outcome, BaseException):
                 failure = failure or outcome
-                continue
-            done.append(key)
-        await self.remember(context, "notify", done=done)
         if failure is not None:
             raise failure
-        return {"done": done}
 
     async def pin_panel(self, context: StepContext) -> None:
         if context.incident.panel_ts is None:
@@ -268,20 +297,13 @@ class ProvisioningSteps:
         self, context: StepContext, channel: str, kind: str, message: RenderedMessage
     ) -> PostedMessage:
         """Post `message` unless a previous attempt already did (found by its metadata)."""
-        if context.retrying:
-            channel_id = await self.slack.resolve_channel(channel=channel)
-            found = await self.slack.find_posted(
-                channel=channel_id,
-                event_type=METADATA_EVENT,
-                match={"incident": context.number, "kind": kind},
-            )
-            if found is not None:
-                return found
-        return await self.slack.post(
+        return await self.messenger.post_once(
+            context.job,
+            f"post:{kind}",
+            number=context.number,
             channel=channel,
-            text=message.text,
-            blocks=message.blocks,
-            metadata=incident_metadata(context.number, kind),
+            message=message,
+            kind=kind,
         )
 
 

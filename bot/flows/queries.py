@@ -10,7 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.flows.cards import ListedIncident, StatusSummary, UpdateCard
 from bot.flows.lifecycle import OPEN_STATUSES
-from bot.flows.permissions import Membership
 from bot.flows.snapshot import card_of
 from bot.policy import Policy
 
@@ -41,60 +40,60 @@ def update_card(update: store.StatusUpdate) -> UpdateCard:
 
 
 async def status_summary(
-    sessions: async_sessionmaker[AsyncSession], policy: Policy, number: int, *, now: datetime
-) -> StatusSummary | None:
+    sessions: async_sessionmaker[AsyncSession],
+    policy: Policy,
+    incident: store.Incident,
+    *,
+    now: datetime,
+) -> StatusSummary:
+    """The summary of an incident already loaded: one more query (roles, last update and open
+    action items together)."""
+    number = incident.number or 0
     async with sessions() as session:
-        incident = await store.get_incident(session, number=number)
-        if incident is None:
-            return None
-        roles = await store.current_roles(session, incident_number=number)
-        updates = await store.list_status_updates(session, incident_number=number)
-        items = await store.list_action_items(session, incident_number=number, include_done=False)
+        records = await store.incident_records(session, incident_number=number)
+    last = records.last_update
     return StatusSummary(
-        card=card_of(policy, incident, roles),
+        card=card_of(policy, incident, records.roles),
         age=now - (incident.started_at or incident.declared_at),
-        last_update=update_card(updates[-1]) if updates else None,
+        last_update=update_card(last) if last is not None else None,
         next_update_due_at=incident.next_update_due_at,
-        open_action_items=tuple(item.text for item in items),
+        open_action_items=tuple(records.open_items),
         acknowledged_by=incident.acknowledged_by,
         acknowledged_at=incident.acknowledged_at,
     )
 
 
 async def visible_open_incidents(
-    sessions: async_sessionmaker[AsyncSession],
-    policy: Policy,
-    membership: Membership,
-    *,
-    user: str,
+    sessions: async_sessionmaker[AsyncSession], policy: Policy, *, user: str
 ) -> list[ListedIncident]:
-    """Open incidents, most severe first; private ones only for members of their channel."""
+    """Open incidents, most severe first; private ones only for recorded members of their
+    channel. One query, no Slack call: an incident whose membership warroom does not know is
+    left out for that incident only."""
     async with sessions() as session:
-        incidents = await store.list_incidents(session, statuses=[s.value for s in OPEN_STATUSES])
-        lead = policy.lead_role.id
-        listed: list[ListedIncident] = []
-        for incident in incidents:
-            if incident.number is None:
-                continue
-            if incident.private and not (
-                incident.channel_id
-                and await membership.is_member(channel=incident.channel_id, user=user)
-            ):
-                continue
-            roles = await store.current_roles(session, incident_number=incident.number)
-            severity = policy.find_severity(incident.severity)
-            listed.append(
-                ListedIncident(
-                    number=incident.number,
-                    title=incident.title,
-                    severity_id=incident.severity,
-                    severity_name=severity.name if severity else incident.severity,
-                    status=incident.status,
-                    channel_id=incident.channel_id,
-                    private=incident.private,
-                    commander=roles.get(lead),
-                    declared_at=incident.declared_at,
-                )
+        found = await store.list_visible_incidents(
+            session,
+            user_id=user,
+            statuses=[s.value for s in OPEN_STATUSES],
+            lead_role=policy.lead_role.id,
+        )
+    listed: list[ListedIncident] = []
+    for row in found:
+        incident = row.incident
+        if incident.number is None:
+            continue
+        severity = policy.find_severity(incident.severity)
+        listed.append(
+            ListedIncident(
+                number=incident.number,
+                title=incident.title,
+                severity_id=incident.severity,
+                severity_name=severity.name if severity else incident.severity,
+                status=incident.status,
+                channel_id=incident.channel_id,
+                private=incident.private,
+                commander=row.lead,
+                declared_at=incident.declared_at,
             )
+        )
     rank = {sid: index for index, sid in enumerate(policy.severity_ids)}
     return sorted(listed, key=lambda i: (rank.get(i.severity_id, len(rank)), i.number))

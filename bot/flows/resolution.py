@@ -10,9 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.flows.changes import IncidentFlow, label, refuse_transition
+from bot.flows.deadlines import deadlines
 from bot.flows.effects import Closed, Effect, Refresh, Reopened, Resolved
 from bot.flows.lifecycle import Status, can_move
 from bot.flows.permissions import Refused
+from bot.flows.timeline import TimelineKind
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,6 @@ class Resolution(IncidentFlow):
         await self.authorize(incident, by, "resolve")
         now = self.clock.now()
         ended = min(impact_ended_at or now, now)
-        severity = self.policy.find_severity(incident.severity)
-        rule = severity.postmortem if severity is not None else None
-        due = now + rule.due if rule is not None and rule.required and rule.due else None
 
         async def decide(current: store.Incident) -> dict[str, Any] | None:
             if current.status == Status.RESOLVED.value:
@@ -48,12 +47,10 @@ class Resolution(IncidentFlow):
                 "resolution_summary": summary,
                 "root_cause": root_cause or None,
                 "impact_ended_at": ended,
-                "postmortem_due_at": due,
-                "next_escalation_at": None,  # nobody is paged about a resolved incident
             }
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
-            await self._event(session, number, "resolved", f"Resolved: {summary}", by)
+            await self._event(session, number, TimelineKind.RESOLVED, f"Resolved: {summary}", by)
 
         def effects(_b: store.Incident, after: store.Incident) -> list[Effect]:
             return [
@@ -63,7 +60,7 @@ class Resolution(IncidentFlow):
                     summary=summary,
                     root_cause=root_cause or None,
                     duration=now - (after.started_at or after.declared_at),
-                    postmortem_due_at=due,
+                    postmortem_due_at=after.postmortem_due_at,
                 ),
                 Refresh(number, topic=True),
             ]
@@ -87,20 +84,18 @@ class Resolution(IncidentFlow):
                 )
             if items:
                 return CloseNeedsConfirmation(tuple(item.text for item in items))
-        now = self.clock.now()
-        after_close = self.policy.archive_after
-        archive_at = now + after_close if after_close else None
 
         async def decide(current: store.Incident) -> dict[str, Any] | None:
             if current.status == Status.CLOSED.value:
                 return None
-            return self._transition(current, Status.CLOSED) | {"archive_at": archive_at}
+            return self._transition(current, Status.CLOSED)
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
-            await self._event(session, number, "closed", "Closed", by)
+            await self._event(session, number, TimelineKind.CLOSED, "Closed", by)
 
-        def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
-            return [Closed(number, by=by, archive_at=archive_at), Refresh(number, topic=True)]
+        def effects(_b: store.Incident, after: store.Incident) -> list[Effect]:
+            closed = Closed(number, by=by, archive_at=deadlines(after, self.policy).archive_at)
+            return [closed, Refresh(number, topic=True)]
 
         changed = await self._change(number, decide, record, effects)
         return changed.effects if changed is not None else []
@@ -115,7 +110,6 @@ class Resolution(IncidentFlow):
                 "can be reopened."
             )
         now = self.clock.now()
-        cadence = self._cadence(incident.severity)
 
         async def decide(current: store.Incident) -> dict[str, Any] | None:
             if Status(current.status) not in (Status.RESOLVED, Status.CLOSED):
@@ -124,48 +118,22 @@ class Resolution(IncidentFlow):
             return changes | {
                 "resolved_at": None,
                 "closed_at": None,
-                "archive_at": None,
                 # The resolution was premature; the next one sets these again. The timeline
                 # keeps what was said.
-                "postmortem_due_at": None,
                 "impact_ended_at": None,
                 "resolution_summary": None,
                 "root_cause": None,
-                "next_update_due_at": now + cadence if cadence else None,
+                # Updates are due again on the cadence, counted from the reopening.
+                "cadence_from_at": now,
+                "update_interval_seconds": None,
             }
 
         async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
-            await self._event(session, number, "reopened", f"Reopened from {before.status}", by)
+            text = f"Reopened from {before.status}"
+            await self._event(session, number, TimelineKind.REOPENED, text, by)
 
         def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
             return [Reopened(number, by=by), Refresh(number, topic=True)]
 
         changed = await self._change(number, decide, record, effects)
         return changed.effects if changed is not None else []
-
-    async def claim_due_archives(self) -> list[str]:
-        """Closed incidents whose `archive_at` has come: claimed once (compare-and-set clears
-        it), so one replica archives each channel. Returns the channels to archive."""
-        now = self.clock.now()
-        async with self.sessions() as session:
-            closed = await store.list_incidents(session, statuses=[Status.CLOSED.value])
-        channels: list[str] = []
-        for incident in closed:
-            if incident.archive_at is None or incident.archive_at > now:
-                continue
-            if incident.number is None or incident.channel_id is None:
-                continue
-            async with self.sessions() as session:
-                claimed = await store.update_incident(
-                    session,
-                    number=incident.number,
-                    expected_version=incident.version,
-                    now=now,
-                    archive_at=None,
-                )
-                if claimed is None:
-                    continue
-                await self._event(session, incident.number, "archived", "Channel archived", None)
-                await session.commit()
-            channels.append(incident.channel_id)
-        return channels

@@ -1,6 +1,13 @@
-"""Recording one timeline event in its own transaction (for work done outside a change)."""
+"""The timeline's vocabulary, and recording one event outside a change's transaction.
+
+Only things a person would want in the incident's story are timeline events. Bookkeeping
+(which provisioning steps ran, who was told what, which Slack deliveries were de-duplicated)
+lives in the jobs' progress, never here.
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -14,12 +21,31 @@ from bot.policy import Target
 log = structlog.stdlib.get_logger(__name__)
 
 
+class TimelineKind(StrEnum):
+    DECLARED = "declared"
+    CHANNEL_CREATED = "channel_created"
+    RESPONDERS_INVITED = "responders_invited"
+    ANNOUNCED = "announced"
+    ACKNOWLEDGED = "acknowledged"
+    ACKNOWLEDGED_AGAIN = "acknowledged_again"
+    ROLE_ASSIGNED = "role_assigned"
+    STATUS_UPDATE = "status_update"
+    STATUS_CHANGED = "status_changed"
+    SEVERITY_CHANGED = "severity_changed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    ARCHIVED = "archived"
+    POLICY_PROBLEM = "policy_problem"  # a policy target Slack does not know
+    SLACK_FAILURE = "slack_failure"  # something warroom gave up on, as told to people
+
+
 async def record_event(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     *,
     number: int,
-    kind: str,
+    kind: TimelineKind,
     text: str,
     actor: str | None = None,
     dedupe_key: str | None = None,
@@ -29,7 +55,7 @@ async def record_event(
         event = await store.add_timeline_event(
             session,
             incident_number=number,
-            kind=kind,
+            kind=kind.value,
             at=clock.now(),
             actor=actor,
             text=text,
@@ -54,7 +80,7 @@ async def note_unreachable(
         sessions,
         clock,
         number=number,
-        kind="policy_problem",
+        kind=TimelineKind.POLICY_PROBLEM,
         text=f"Could not reach {target} ({failure.error}); check the policy",
         dedupe_key=f"{number}:unreachable:{target}",
     )

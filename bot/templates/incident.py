@@ -235,6 +235,14 @@ def _links(card: IncidentCard) -> list[str]:
     return out
 
 
+def _by_reason(steps: Mapping[str, str], state: str) -> str:
+    by_reason: dict[str, list[str]] = {}
+    for step, reason in steps.items():
+        words = safe_mrkdwn(one_line(reason), 300) or "not done yet"
+        by_reason.setdefault(words, []).append(_step_name(step))
+    return "; ".join(f"{_join_words(names)} {state}: {why}" for why, names in by_reason.items())
+
+
 def _step_name(step: str) -> str:
     known = STEP_NAMES.get(step)
     return known if known is not None else safe_mrkdwn(one_line(step.replace("_", " ")), 60)
@@ -381,22 +389,25 @@ class IncidentTemplates:
         return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts([block]))
 
     def declarer_delayed(
-        self, card: IncidentCard, *, done: tuple[str, ...], pending: Mapping[str, str]
+        self,
+        card: IncidentCard,
+        *,
+        done: tuple[str, ...],
+        pending: Mapping[str, str],
+        failed: Mapping[str, str] | None = None,
     ) -> RenderedMessage:
-        """Tell the declarer, in plain words, what is done and what is waiting, and why."""
+        """Tell the declarer, in plain words, what is done, what is waiting and what could not
+        be done at all, and why."""
         finished = ", ".join(f"{_step_name(step)} {_STEP_DONE.get(step, 'done')}" for step in done)
-        by_reason: dict[str, list[str]] = {}
-        for step, reason in pending.items():
-            words = safe_mrkdwn(one_line(reason), 300) or "not done yet"
-            by_reason.setdefault(words, []).append(_step_name(step))
-        waiting = "; ".join(
-            f"{_join_words(steps)} delayed: {reason}" for reason, steps in by_reason.items()
-        )
+        waiting = _by_reason(pending, "delayed")
+        refused = _by_reason(failed or {}, "not done")
         if pending:
             ending = "I'll keep retrying and tell you when it's done."
+        elif failed:
+            ending = "I won't retry what Slack refused: ask your warroom admin to check the setup."
         else:
             ending = "Nothing is waiting any more."
-        body = ", ".join(part for part in (finished, waiting) if part) or "setting up"
+        body = ", ".join(part for part in (finished, waiting, refused) if part) or "setting up"
         sentence = clip(f"{body}.", TEXT_FALLBACK_LIMIT - 200)
         text = f"{card.label}: {sentence} {ending}"
         section = f"*{card.label}*: {sentence} {ending}"

@@ -34,6 +34,9 @@ SEVERITY_CALLBACK = "incident_severity"
 CLOSE_CONFIRM_CALLBACK = "incident_close_confirm"
 TAKE_ROLE_ACTION = "incident_take_role"
 
+# Incident numbers are a Postgres `integer`: anything larger would fail in the database (an
+# error, not a refusal), so a number from Slack outside this range is not a number at all.
+MAX_INCIDENT_NUMBER = 2**31 - 1
 PRIVATE_METADATA_LIMIT = 3000
 VALUE_LIMIT = 150  # option values and the ids that must round-trip through Slack
 STATUS_LIMIT = 40
@@ -56,6 +59,25 @@ def usable_value(value: str) -> bool:
     return bool(value) and len(value) <= VALUE_LIMIT and "<" not in value and ">" not in value
 
 
+def parse_incident_number(value: object) -> int | None:
+    """An incident number that came back from Slack (a button's value, a number in a modal's
+    metadata): an int, or a string of ASCII digits, in 1..MAX_INCIDENT_NUMBER; else None.
+
+    `str.isdigit()` alone is not enough: it accepts `"²"` (which `int()` rejects) and `"١"`
+    (which it reads), and says nothing about the size.
+    """
+    if isinstance(value, bool):  # an int to Python, never an incident number
+        return None
+    if isinstance(value, str):
+        short = 0 < len(value) <= len(str(MAX_INCIDENT_NUMBER))
+        if not (short and value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= MAX_INCIDENT_NUMBER:
+        return value
+    return None
+
+
 def modal_metadata(number: int, channel_id: str | None) -> str:
     """`{"incident":42,"channel":"C0INC42"}`; a channel that is not a channel id is `null`."""
     channel = channel_id if is_channel_id(channel_id) else None
@@ -66,14 +88,13 @@ def parse_modal_metadata(text: str | None) -> tuple[int | None, str | None]:
     """(incident number, channel id) from a modal's `private_metadata`; bad parts → None."""
     try:
         data = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[…" nested deeper than Python
         return None, None
     if not isinstance(data, dict):
         return None, None
-    number = data.get("incident")
     channel = data.get("channel")
     return (
-        number if isinstance(number, int) and not isinstance(number, bool) else None,
+        _json_incident_number(data.get("incident")),
         channel if isinstance(channel, str) and channel else None,
     )
 
@@ -87,16 +108,20 @@ def parse_take_role_value(value: str | None) -> tuple[int | None, str | None]:
     """(incident number, role id) from a "Take role" button's value; bad parts → None."""
     try:
         data = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[…" nested deeper than Python
         return None, None
     if not isinstance(data, dict):
         return None, None
-    number = data.get("incident")
     role = data.get("role")
     return (
-        number if isinstance(number, int) and not isinstance(number, bool) else None,
+        _json_incident_number(data.get("incident")),
         role if isinstance(role, str) and role else None,
     )
+
+
+def _json_incident_number(value: object) -> int | None:
+    """We write the number as a JSON number: a string there is not ours."""
+    return parse_incident_number(value) if isinstance(value, int) else None
 
 
 # -- time ----------------------------------------------------------------------------------

@@ -72,8 +72,11 @@ class UpdateAnswers:
     status: str | None
     impact: str
     actions: str
-    next_in_minutes: int | None
+    next_in_minutes: int | None  # None: left empty (the severity's cadence) or not valid
     share: bool
+    # False when something was typed that is not 1..NEXT_UPDATE_MAX_MINUTES whole minutes:
+    # a field error, never quietly the severity's cadence instead.
+    next_in_valid: bool = True
 
 
 @dataclass(frozen=True)
@@ -357,12 +360,18 @@ def _checked(values: object, block_id: str) -> set[str]:
     }
 
 
-def _minutes(values: object, block_id: str) -> int | None:
+def _minutes(values: object, block_id: str) -> tuple[int | None, bool]:
+    """(minutes, valid): `(None, True)` for an empty field, `(None, False)` for `0`, `-5`,
+    `abc`, `1.5` or more than a week; Slack's number input checks this too, but only in the
+    client."""
     raw = _typed(values, block_id)
-    if not raw.isascii() or not raw.isdigit():
-        return None
+    if not raw:
+        return None, True
+    too_long = len(raw) > len(str(NEXT_UPDATE_MAX_MINUTES))
+    if too_long or not raw.isascii() or not raw.isdigit():
+        return None, False
     minutes = int(raw)
-    return minutes if 1 <= minutes <= NEXT_UPDATE_MAX_MINUTES else None
+    return (minutes, True) if 1 <= minutes <= NEXT_UPDATE_MAX_MINUTES else (None, False)
 
 
 def _epoch(values: object, block_id: str) -> datetime | None:
@@ -378,12 +387,14 @@ def _epoch(values: object, block_id: str) -> datetime | None:
 
 
 def parse_update_submission(values: object) -> UpdateAnswers:
+    minutes, minutes_valid = _minutes(values, NEXT_UPDATE_BLOCK)
     return UpdateAnswers(
         status=_option_value(values, STATUS_BLOCK),
         impact=_typed(values, IMPACT_BLOCK),
         actions=_typed(values, ACTIONS_BLOCK),
-        next_in_minutes=_minutes(values, NEXT_UPDATE_BLOCK),
+        next_in_minutes=minutes,
         share=SHARE_OPTION in _checked(values, SHARE_BLOCK),
+        next_in_valid=minutes_valid,
     )
 
 

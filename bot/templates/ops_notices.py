@@ -122,3 +122,15 @@ def refusal(text: str) -> RenderedMessage:
     """An ephemeral error in the flow's own words, escaped and bounded."""
     words = user_text(text, SECTION_TEXT_LIMIT - len(":warning: "), empty="That did not work.")
     return rendered(words, [SectionBlock(text=mrkdwn(f":warning: {words}"))])
+
+
+def gave_up_notice(*, label: str, what: str, why: str) -> RenderedMessage:
+    """Told once when warroom gave up on something: `:warning: INC-42: Archiving the incident
+    channel did not work: Slack refused it (not_in_channel). I won't retry it.`"""
+    line = user_text(
+        f"{label}: {what} did not work: {why}. I won't retry it; "
+        "ask your warroom admin to check the Slack app's access.",
+        SECTION_TEXT_LIMIT - len(":warning: "),
+        empty="Something did not work.",
+    )
+    return rendered(line, [SectionBlock(text=mrkdwn(f":warning: {line}"))])

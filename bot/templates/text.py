@@ -1,6 +1,12 @@
-"""Making user text safe for mrkdwn and bounded to Slack's limits."""
+"""Making user text safe for mrkdwn and bounded to Slack's limits.
+
+Every template passes what people typed through `escape_mrkdwn` (or `safe_mrkdwn`) or
+`defuse_plain`, so those are also where bidi controls are removed from public text.
+"""
 
 from __future__ import annotations
+
+from bot.flows.invisible import strip_bidi_controls
 
 ELLIPSIS = "…"
 
@@ -9,8 +15,10 @@ def escape_mrkdwn(text: str) -> str:
     """Escape the three characters Slack treats as control sequences.
 
     With `&`, `<` and `>` escaped nobody can write `<!channel>`, `<@U…>` or `<https://x|y>`:
-    Slack renders them as the literal characters instead of pings or links.
+    Slack renders them as the literal characters instead of pings or links. Bidi controls
+    go too: an override could make a title read as something else in the channel.
     """
+    text = strip_bidi_controls(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -38,5 +46,5 @@ def safe_mrkdwn(text: str, limit: int) -> str:
 def defuse_plain(text: str) -> str:
     """For plain_text and channel purposes: Slack does not parse them, but nothing that looks
     like `<!channel>` or `<https://x|y>` should leave the bot at all, so the angle brackets
-    become look-alike quotes."""
-    return text.replace("<", "‹").replace(">", "›")
+    become look-alike quotes; bidi controls are removed as in `escape_mrkdwn`."""
+    return strip_bidi_controls(text).replace("<", "‹").replace(">", "›")

@@ -283,12 +283,14 @@ class FakeSlack:
         status: int = 200,
         hang: float | None = None,
         retry_after: int = 1,
+        where: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         """The next `n` calls of `method` (or "response_url" / "file_upload"): wait `hang`
         seconds if given; then answer HTTP `status` if not 200, else `ok: false` with `error`;
         with `error=None` and status 200 the call then proceeds normally (a slow success).
-        `status=429` answers like the rate limiter: `ratelimited` with `Retry-After`."""
-        self._faults.add(method, n, Fault(error, status, hang, retry_after))
+        `status=429` answers like the rate limiter: `ratelimited` with `Retry-After`. With
+        `where`, only calls whose decoded arguments it accepts (e.g. one user's DM)."""
+        self._faults.add(method, n, Fault(error, status, hang, retry_after, where))
 
     def fail_after(
         self,

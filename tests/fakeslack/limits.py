@@ -112,6 +112,7 @@ class Fault:
     status: int
     hang: float | None
     retry_after: int = 1  # the Retry-After header sent with an injected HTTP 429
+    where: Callable[[dict[str, Any]], bool] | None = None  # only calls whose arguments match
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,15 @@ class Faults:
         with self._lock:
             self._queue.setdefault(method, deque()).extend([fault] * n)
 
-    def take(self, method: str) -> Fault | None:
+    def take(self, method: str, args: dict[str, Any] | None = None) -> Fault | None:
+        """The first pending `fail_next` fault of `method` whose `where` accepts `args`."""
         with self._lock:
             queue = self._queue.get(method)
-            return queue.popleft() if queue else None
+            for fault in list(queue or ()):
+                if fault.where is None or fault.where(args or {}):
+                    queue.remove(fault)  # type: ignore[union-attr]
+                    return fault
+            return None
 
     def add_after(self, method: str, n: int, fault: AfterFault) -> None:
         with self._lock:

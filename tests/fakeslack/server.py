@@ -150,7 +150,7 @@ class Server:
             await hold.block(call.index)
         if fake.latency > 0:
             await self._sleep(fake.latency)
-        fault = fake._faults.take(method)
+        fault = fake._faults.take(method, call.args)
         if fault is None:
             return None
         if fault.hang:

@@ -1,8 +1,9 @@
-"""Fixtures of the incident-flow tests: a migrated SQLite file, a fixed clock, fake membership.
+"""Fixtures of the incident-flow tests: a migrated SQLite file, a fixed clock, membership.
 
-`flows` bundles everything a test needs: the session factory, the policy, the clock, the fake
-membership, `IncidentOperations` and `Resolution` built on them, and helpers to declare a
-provisioned incident and read back what was stored.
+`flows` bundles everything a test needs: the session factory, the policy, the clock, the
+recorded channel membership (in the database, as the flows read it), `IncidentOperations` and
+`Resolution` built on them, and helpers to declare a provisioned incident and read back what
+was stored.
 """
 
 from __future__ import annotations
@@ -44,22 +45,24 @@ def archiving_policy() -> Policy:
     return parse_policy(default_policy_text() + "\narchive_after: 7d\n", "archiving policy")
 
 
-class FakeMembership:
-    """Channel membership answered from a set of (channel, user) pairs the test controls."""
+class Membership:
+    """Channel membership as warroom records it (the `channel_members` table)."""
 
-    def __init__(self) -> None:
-        self.pairs: set[tuple[str, str]] = set()
-        self.asked: list[tuple[str, str]] = []
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> None:
+        self.sessions = sessions
+        self.clock = clock
 
-    def add(self, channel: str, *users: str) -> None:
-        self.pairs.update((channel, user) for user in users)
+    async def add(self, channel: str, *users: str) -> None:
+        async with self.sessions() as session:
+            await store.add_channel_members(
+                session, channel_id=channel, user_ids=users, now=self.clock.now()
+            )
+            await session.commit()
 
-    def remove(self, channel: str, user: str) -> None:
-        self.pairs.discard((channel, user))
-
-    async def is_member(self, *, channel: str, user: str) -> bool:
-        self.asked.append((channel, user))
-        return (channel, user) in self.pairs
+    async def remove(self, channel: str, user: str) -> None:
+        async with self.sessions() as session:
+            await store.remove_channel_member(session, channel_id=channel, user_id=user)
+            await session.commit()
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Flows:
     sessions: async_sessionmaker[AsyncSession]
     policy: Policy
     clock: FixedClock
-    membership: FakeMembership
+    membership: Membership
     ops: IncidentOperations = field(init=False)
     resolution: Resolution = field(init=False)
     _keys: Iterator[int] = field(default_factory=itertools.count)
@@ -82,7 +85,6 @@ class Flows:
             "sessions": self.sessions,
             "policy": policy,
             "clock": self.clock,
-            "membership": self.membership,
         }
         self.ops = IncidentOperations(**deps)
         self.resolution = Resolution(**deps)
@@ -122,7 +124,7 @@ class Flows:
                 channel_name=f"inc-{number}",
             )
             await session.commit()
-        self.membership.add(channel_id, declarer, *members)
+        await self.membership.add(channel_id, declarer, *members)
         return number
 
     async def set_fields(self, number: int, **changes: Any) -> store.Incident:
@@ -193,12 +195,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def membership() -> FakeMembership:
-    return FakeMembership()
+def membership(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Membership:
+    return Membership(sessions, clock)
 
 
 @pytest.fixture
 def flows(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock, membership: FakeMembership
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock, membership: Membership
 ) -> Flows:
     return Flows(sessions=sessions, policy=default_policy(), clock=clock, membership=membership)

@@ -152,33 +152,38 @@ async def test_reopen_needs_resolve_permission(flows: Flows) -> None:
     assert (await flows.incident(n)).status == "resolved"
 
 
-async def test_claim_due_archives_once(flows: Flows) -> None:
+async def test_closing_schedules_the_archive_and_reopening_cancels_it(flows: Flows) -> None:
     flows.use_policy(archiving_policy())
     n = await resolved_incident(flows)
-    m = await resolved_incident(flows)
-    open_one = await flows.declare()
     await flows.resolution.close(n, by=DECLARER)
-    flows.advance(timedelta(days=1))
-    await flows.resolution.close(m, by=DECLARER)
+    due = NOW + timedelta(days=7)
+    assert (await flows.incident(n)).archive_at == due
+    async with flows.sessions() as session:
+        job = await store.get_job(session, key=f"archive:{n}")
+    assert job is not None
+    assert (job.kind, job.state, job.due_at) == ("archive", "pending", due)
 
-    assert await flows.resolution.claim_due_archives() == []
-    flows.advance(timedelta(days=6) - timedelta(seconds=1))
-    assert await flows.resolution.claim_due_archives() == []
-    flows.advance(timedelta(seconds=1))  # exactly archive_at of n
-
-    assert await flows.resolution.claim_due_archives() == [f"C_INC{n}"]
-    assert await flows.resolution.claim_due_archives() == []
+    await flows.resolution.reopen(n, by=DECLARER)
+    async with flows.sessions() as session:
+        job = await store.get_job(session, key=f"archive:{n}")
+    assert job is not None
+    assert (job.state, job.due_at) == ("cancelled", None)
     assert (await flows.incident(n)).archive_at is None
-    assert (await flows.kinds(n))[-1] == "archived"
 
-    flows.advance(timedelta(days=30))
-    assert await flows.resolution.claim_due_archives() == [f"C_INC{m}"]
-    assert await flows.resolution.claim_due_archives() == []
-    assert "archived" not in await flows.kinds(open_one)
+    await flows.resolution.resolve(
+        n, by=DECLARER, summary="Fixed again", root_cause=None, impact_ended_at=None
+    )
+    later = flows.advance(timedelta(days=1))
+    await flows.resolution.close(n, by=DECLARER)
+    async with flows.sessions() as session:
+        job = await store.get_job(session, key=f"archive:{n}")
+    assert job is not None
+    assert (job.state, job.due_at) == ("pending", later + timedelta(days=7))
 
 
 async def test_nothing_to_archive_without_archive_after(flows: Flows) -> None:
     n = await resolved_incident(flows)
     await flows.resolution.close(n, by=DECLARER)
-    flows.advance(timedelta(days=365))
-    assert await flows.resolution.claim_due_archives() == []
+    assert (await flows.incident(n)).archive_at is None
+    async with flows.sessions() as session:
+        assert await store.get_job(session, key=f"archive:{n}") is None

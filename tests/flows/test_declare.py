@@ -98,9 +98,13 @@ async def stored(
         incident = await store.get_incident(session, number=number)
         roles = await store.current_roles(session, incident_number=number)
         timeline = await store.list_timeline(session, incident_number=number)
-        steps = await store.get_steps(session, incident_number=number)
+        jobs = await store.list_jobs(session, incident_number=number)
     assert incident is not None
-    return incident, roles, timeline, list(steps)
+    # One provisioning job, due after the request's grace (the request runs it after its ack).
+    assert [(job.key, job.kind, job.state) for job in jobs] == [
+        (f"provision:{number}", "provision", "pending")
+    ]
+    return incident, roles, timeline, planned_steps(default_policy(), incident)
 
 
 async def test_declare_stores_the_incident(flows: Flows) -> None:
@@ -135,6 +139,15 @@ async def test_declare_stores_the_incident(flows: Flows) -> None:
         ("declared", "U_DECL", "Declared as P2")
     ]
     assert sorted(steps) == sorted(PUBLIC_STEPS)
+    # Declaring writes the deadlines too.
+    p2 = flows.policy.severity("P2")
+    assert p2.update_every is not None
+    assert p2.ack_within is not None
+    assert incident.cadence_from_at == NOW
+    assert incident.next_update_due_at == NOW + p2.update_every
+    assert incident.ack_due_at == NOW + p2.ack_within
+    assert incident.next_escalation_at == (NOW + p2.escalation[0].after if p2.escalation else None)
+    assert (incident.postmortem_due_at, incident.archive_at) == (None, None)
 
 
 async def test_start_within_tolerance_is_clamped_to_now(flows: Flows) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 import store
 from bot.flows.effects import (
@@ -19,7 +20,6 @@ from bot.flows.effects import (
     UpdatePosted,
     decode,
     encode,
-    is_effect_step,
 )
 from bot.flows.operations import UpdateRequest
 from tests.flows.conftest import DECLARER, RESPONDER, Flows
@@ -33,7 +33,7 @@ AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
         Refresh(1, topic=True),
         Acknowledged(2, by="U1", at=AT, first=False),
         RoleAssigned(3, role_id="scribe", user="U2", previous=None, by="U1"),
-        SeverityChanged(4, old="P2", new="P1", by="U1", upgrade=True),
+        SeverityChanged(4, old="P2", new="P1", by="U1", upgrade=True, notify=True),
         UpdatePosted(5, seq=3, share=True),
         Resolved(6, by="U1", summary="s", root_cause=None, duration=timedelta(minutes=83),
                  postmortem_due_at=AT),
@@ -42,28 +42,37 @@ AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     ],
 )  # fmt: skip
 def test_every_effect_survives_the_outbox(effect: Effect) -> None:
-    back = decode(encode(effect), step="effect:x")
+    back = decode(encode(effect), job="effect:x")
     assert back == effect
-    assert back.step == "effect:x"
+    assert back.job == "effect:x"
     assert type(back) is type(effect)
 
 
-async def _outbox(flows: Flows, number: int) -> dict[str, store.ProvisioningStep]:
+@pytest.mark.parametrize(
+    "payload",
+    ["{", "[]", '{"kind": "nope", "number": 1}', '{"kind": "refresh"}', '{"kind": "closed"}'],
+)
+def test_anything_else_is_refused_by_the_codec(payload: str) -> None:
+    with pytest.raises(ValidationError):
+        decode(payload)
+
+
+async def _outbox(flows: Flows, number: int) -> dict[str, store.Job]:
     async with flows.sessions() as session:
-        steps = await store.get_steps(session, incident_number=number)
-    return {name: step for name, step in steps.items() if is_effect_step(name)}
+        jobs = await store.list_jobs(session, incident_number=number, kind="effect")
+    return {job.key: job for job in jobs}
 
 
 async def test_a_change_stores_its_effects_in_the_same_transaction(flows: Flows) -> None:
     n = await flows.declare(severity="P2")
     effects = await flows.ops.acknowledge(n, user=RESPONDER)
     outbox = await _outbox(flows, n)
-    assert sorted(outbox) == sorted(str(e.step) for e in effects)
+    assert sorted(outbox) == sorted(str(e.job) for e in effects)
     for effect in effects:
-        stored = outbox[str(effect.step)]
+        stored = outbox[str(effect.job)]
         assert stored.state == "pending"
-        assert stored.result is not None
-        assert decode(stored.result, step=stored.step) == effect
+        assert stored.payload is not None
+        assert decode(stored.payload, job=stored.key) == effect
 
 
 async def test_nothing_is_queued_when_nothing_changes(flows: Flows) -> None:

@@ -17,7 +17,7 @@ from tests.flows.conftest import DECLARER, NOW, OUTSIDER, RESPONDER, Flows
 
 
 async def listed(flows: Flows, user: str) -> list[ListedIncident]:
-    return await visible_open_incidents(flows.sessions, flows.policy, flows.membership, user=user)
+    return await visible_open_incidents(flows.sessions, flows.policy, user=user)
 
 
 async def test_private_incidents_only_for_members_most_severe_first(flows: Flows) -> None:
@@ -91,9 +91,8 @@ async def test_status_summary(flows: Flows) -> None:
     await flows.add_action_item(n, "Add a canary")
     now = flows.advance(timedelta(minutes=5))
 
-    summary = await status_summary(flows.sessions, flows.policy, n, now=now)
+    summary = await status_summary(flows.sessions, flows.policy, await flows.incident(n), now=now)
 
-    assert summary is not None
     assert summary.card.number == n
     assert summary.card.title == "Checkout is down"
     assert (summary.card.severity_id, summary.card.severity_name) == ("P2", "High")
@@ -118,15 +117,22 @@ async def test_status_summary(flows: Flows) -> None:
 
 async def test_status_summary_of_a_fresh_and_a_missing_incident(flows: Flows) -> None:
     n = await flows.declare()
-    summary = await status_summary(flows.sessions, flows.policy, n, now=NOW)
-    assert summary is not None
+    summary = await status_summary(flows.sessions, flows.policy, await flows.incident(n), now=NOW)
     assert (summary.last_update, summary.open_action_items, summary.acknowledged_by) == (
         None,
         (),
         None,
     )
     assert summary.age == timedelta(0)
-    assert await status_summary(flows.sessions, flows.policy, 999, now=NOW) is None
+
+
+async def test_membership_events_show_and_hide_a_private_incident(flows: Flows) -> None:
+    n = await flows.declare("Leaked keys", type_id="security", severity=None, members=())
+    assert await listed(flows, RESPONDER) == []
+    await flows.membership.add(f"C_INC{n}", RESPONDER)
+    assert [i.number for i in await listed(flows, RESPONDER)] == [n]
+    await flows.membership.remove(f"C_INC{n}", RESPONDER)
+    assert await listed(flows, RESPONDER) == []
 
 
 async def test_incident_in_channel(flows: Flows) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -162,9 +163,27 @@ async def test_take_unknown_role(flows: Flows) -> None:
 async def test_take_the_lead_role_refreshes_the_topic(flows: Flows) -> None:
     n = await flows.declare()
     await flows.ops.assign_roles(n, assignments={"tech_lead": "U_TL"}, by=DECLARER)
-    flows.membership.add(f"C_INC{n}", "U_TL")
+    await flows.membership.add(f"C_INC{n}", "U_TL")
     effects = await flows.ops.take_role(n, role_id="commander", user="U_TL")
     assert effects == [
         RoleAssigned(n, role_id="commander", user="U_TL", previous=DECLARER, by="U_TL"),
         Refresh(n, topic=True),
     ]
+
+
+async def test_identical_concurrent_assignments_change_once(flows: Flows) -> None:
+    """Five copies of the same assignment (double submits, two replicas): one change, one
+    post and DM to come (one RoleAssigned effect), one timeline row."""
+    n = await flows.declare()
+    results = await asyncio.gather(
+        *(
+            flows.ops.assign_roles(n, assignments={"scribe": "U_CAROL"}, by=DECLARER)
+            for _ in range(5)
+        )
+    )
+    assigned = [e for effects in results for e in effects if isinstance(e, RoleAssigned)]
+    assert len(assigned) == 1
+    assert (await flows.kinds(n)).count("role_assigned") == 1
+    assert await flows.roles(n) == {"commander": DECLARER, "scribe": "U_CAROL"}
+    # Already the holder: no effect at all.
+    assert await flows.ops.assign_roles(n, assignments={"scribe": "U_CAROL"}, by=DECLARER) == []

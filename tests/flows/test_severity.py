@@ -13,17 +13,18 @@ from tests.flows.conftest import DECLARER, NOW, RESPONDER, Flows
 
 async def test_upgrade(flows: Flows) -> None:
     n = await flows.declare(severity="P2")
-    now = flows.advance(timedelta(minutes=20))
+    flows.advance(timedelta(minutes=20))
 
     effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
 
     assert effects == [
-        SeverityChanged(n, old="P2", new="P1", by=DECLARER, upgrade=True),
+        SeverityChanged(n, old="P2", new="P1", by=DECLARER, upgrade=True, notify=True),
         Refresh(n, topic=True),
     ]
     incident = await flows.incident(n)
     assert incident.severity == "P1"
-    assert incident.next_update_due_at == now + timedelta(minutes=15)  # P1 cadence
+    # P1's 15-minute cadence, counted from the declaration (no update yet): already due.
+    assert incident.next_update_due_at == NOW + timedelta(minutes=15)
     # unacknowledged: the P1 chain's first step, counted from the declaration
     assert incident.next_escalation_at == NOW + timedelta(minutes=15)
     events = await flows.timeline(n)
@@ -86,9 +87,26 @@ async def test_resolved_incident_keeps_no_update_reminder(flows: Flows) -> None:
         n, by=DECLARER, summary="Fixed", root_cause=None, impact_ended_at=None
     )
     effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
-    assert effects[0] == SeverityChanged(n, old="P2", new="P1", by=DECLARER, upgrade=True)
+    assert effects[0] == SeverityChanged(
+        n, old="P2", new="P1", by=DECLARER, upgrade=True, notify=True
+    )
     incident = await flows.incident(n)
     assert (incident.severity, incident.next_update_due_at) == ("P1", None)
+
+
+async def test_each_severity_audience_hears_of_an_upgrade_once(flows: Flows) -> None:
+    n = await flows.declare(severity="P3")
+    up = await flows.ops.change_severity(n, new="P1", by=DECLARER)
+    down = await flows.ops.change_severity(n, new="P2", by=DECLARER)
+    again = await flows.ops.change_severity(n, new="P1", by=DECLARER)
+    notified = [e.notify for e in (up[0], down[0], again[0]) if isinstance(e, SeverityChanged)]
+    assert notified == [True, False, False]
+    declared_p1 = await flows.declare(severity="P1")
+    await flows.ops.change_severity(declared_p1, new="P2", by=DECLARER)
+    back = await flows.ops.change_severity(declared_p1, new="P1", by=DECLARER)
+    assert back[0] == SeverityChanged(
+        declared_p1, old="P2", new="P1", by=DECLARER, upgrade=True, notify=False
+    )  # told at the declaration already
 
 
 async def test_member_without_role_is_refused(flows: Flows) -> None:

@@ -51,7 +51,7 @@ async def test_first_update_with_status_change(flows: Flows) -> None:
     assert update.posted_at == NOW
     events = await flows.timeline(n)
     assert [(e.kind, e.text) for e in events[1:]] == [
-        ("status_update", "Update #1"),
+        ("status_update", "Update #1: Checkout fails for 20% of users"),
         ("status_changed", "Status investigating → identified"),
     ]
 
