@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,3 +98,17 @@ def db_rows(server: WarroomServer, sql: str, *params: Any) -> list[tuple[Any, ..
     """Read the bot's SQLite database directly (tests only)."""
     with sqlite3.connect(server.workdir / "warroom.db") as connection:
         return list(connection.execute(sql, params))
+
+
+def provisioning(server: WarroomServer, number: int) -> dict[str, str]:
+    """{step: "done" | "failed" | "pending"} from the incident's provisioning job."""
+    rows = db_rows(server, "select progress from jobs where key = ?", f"provision:{number}")
+    progress = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+    marks = progress.get("done", {})
+    steps = {name: "done" for name, value in marks.items() if ":" not in name and value is not None}
+    steps.update({name[len("failed:") :]: "failed" for name in marks if name.startswith("failed:")})
+    return steps
+
+
+def job_states(server: WarroomServer, kind: str) -> list[str]:
+    return [state for (state,) in db_rows(server, "select state from jobs where kind = ?", kind)]

@@ -11,6 +11,7 @@ from tests.e2e.incidents import (
     incident_channels,
     metadata_posts,
     panel_messages,
+    provisioning,
     wait_provisioned,
 )
 from tests.fakeslack import FakeSlack
@@ -68,10 +69,7 @@ def test_killed_while_slack_holds_the_announcement(
     warroom.start()
     wait_provisioned(fake, 1, timeout=RECOVERY_TIMEOUT)
     wait_for(
-        lambda: (
-            dict(db_rows(warroom, "select step, state from provisioning_steps")).get("announce")
-            == "done"
-        ),
+        lambda: provisioning(warroom, 1).get("announce") == "done",
         what="the announcement step to be recognised as done",
         timeout=RECOVERY_TIMEOUT,
     )

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, declare, metadata_posts, panel_messages, wait_provisioned
+from tests.e2e.incidents import (
+    declare,
+    job_states,
+    metadata_posts,
+    panel_messages,
+    wait_provisioned,
+)
 from tests.fakeslack import FakeSlack
 
 RECOVERY_TIMEOUT = 45  # the dead process's 15 s lease must run out first
@@ -60,12 +66,8 @@ def test_killed_while_posting_a_status_update(
     assert len(_update_posts(fake, channel.id)) == 1  # recognised, not posted again
     (panel,) = panel_messages(fake.channel(channel.id))
     assert panel.edited
-    states = db_rows(warroom, "select state from provisioning_steps where step like 'effect:%'")
     wait_for(
-        lambda: {s for (s,) in db_rows(
-            warroom, "select state from provisioning_steps where step like 'effect:%'"
-        )} == {"done"},
+        lambda: set(job_states(warroom, "effect")) == {"done"},
         what="every effect delivered",
         timeout=RECOVERY_TIMEOUT,
-    )  # fmt: skip
-    assert states
+    )
