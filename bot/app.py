@@ -10,6 +10,7 @@ import json
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -123,7 +124,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     # One tick at a time per process; a missed tick is not made up twice. At start: at once.
     scheduler.add_job(
-        services.jobs.tick,
+        partial(services.jobs.tick, wait=False),
         "interval",
         seconds=JOBS_TICK_SECONDS,
         id="run_due_jobs",
@@ -232,5 +233,6 @@ async def serve(settings: Settings) -> int:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
         scheduler.shutdown(wait=False)
+        await services.jobs.stop()
         await services.engine.dispose()
     return 0

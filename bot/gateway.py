@@ -195,6 +195,7 @@ class SlackGateway:
         self._groups_loaded_at = -GROUP_CACHE_SECONDS
         self._channel_ids: dict[str, str] = {}
         self._im_ids: dict[str, str] = {}  # user → DM conversation (a cache; ids never change)
+        self._group_members: dict[str, tuple[float, list[str]]] = {}
 
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call `method`; raise `SlackFailure` with Slack's error code on failure."""
@@ -359,9 +360,16 @@ class SlackGateway:
                 raise
 
     async def group_members(self, *, group: str) -> list[str]:
+        """A group's members; kept for `GROUP_CACHE_SECONDS`, so a burst of declarations does
+        not spend the rate-limited call once per incident (a cache, never authoritative)."""
         group_id = await self._group_id(group)
+        cached = self._group_members.get(group_id)
+        if cached is not None and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
+            return list(cached[1])
         data = await self.call("usergroups.users.list", usergroup=group_id)
-        return [str(u) for u in data.get("users", [])]
+        members = [str(u) for u in data.get("users", [])]
+        self._group_members[group_id] = (time.monotonic(), members)
+        return list(members)
 
     async def _group_id(self, group: str) -> str:
         if not group.startswith("@"):

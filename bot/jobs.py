@@ -51,7 +51,7 @@ REQUEST_GRACE = timedelta(seconds=10)
 MAX_ATTEMPTS = 20  # with the backoff below: about an hour of Slack trouble
 MAX_BACKOFF = timedelta(minutes=5)
 TICK_BATCH = 100
-CONCURRENCY = 8
+CONCURRENCY = 16
 NOTICE = "notice"
 
 
@@ -107,6 +107,11 @@ class JobRun:
             self.progress.setdefault("done", {})[mark] = value
             await self._save(self)
 
+    async def forget(self, mark: str) -> None:
+        async with self._lock:
+            if self.progress.get("done", {}).pop(mark, None) is not None:
+                await self._save(self)
+
     def recalled(self, mark: str) -> Any:
         return self.progress.get("done", {}).get(mark)
 
@@ -143,6 +148,7 @@ class JobRunner:
         self.lease = lease
         self._handlers: dict[str, JobHandler] = {}
         self._slots = asyncio.Semaphore(concurrency)
+        self._running: dict[str, asyncio.Task[None]] = {}
         self._notices: Notices | None = None
 
     def register(self, kind: str, handler: JobHandler) -> None:
@@ -160,17 +166,40 @@ class JobRunner:
         for key in keys:
             await self._run(key, early=True)
 
-    async def tick(self) -> int:
-        """Run every due job (oldest first, bounded concurrency); returns how many were due."""
+    async def tick(self, *, wait: bool = True) -> int:
+        """Start every due job (oldest first, at most `CONCURRENCY` at a time); returns how many
+        were due. The scheduler does not `wait`: a job waiting out a rate limit must not hold
+        back the next tick and the jobs that fall due meanwhile."""
         async with self.sessions() as session:
             due = await store.due_jobs(session, now=self.clock.now(), limit=TICK_BATCH)
-        if due:
-            await asyncio.gather(*(self._slot(job.key) for job in due))
+        for job in due:
+            if job.key not in self._running:  # already waiting for a slot in this process
+                self._running[job.key] = asyncio.create_task(self._slot(job.key))
+        if wait:
+            await self.drain()
         return len(due)
 
+    async def drain(self) -> None:
+        """Wait for the jobs this process started (tests; an orderly shutdown)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Shutting down: let running jobs finish for `grace` seconds, then cancel them. Their
+        leases run out and another replica (or the next start) takes them over."""
+        if not self._running:
+            return
+        _done, pending = await asyncio.wait(list(self._running.values()), timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     async def _slot(self, key: str) -> None:
-        async with self._slots:
-            await self._run(key, early=False)
+        try:
+            async with self._slots:
+                await self._run(key, early=False)
+        finally:
+            self._running.pop(key, None)
 
     async def _run(self, key: str, *, early: bool) -> None:
         now = self.clock.now()
@@ -226,7 +255,11 @@ class JobRunner:
 
     async def _failed(self, run: JobRun, handler: JobHandler, failure: Failure) -> None:
         now = self.clock.now()
-        error = f"{failure.words} ({failure.error})"
+        error = (
+            failure.words
+            if failure.error in failure.words
+            else f"{failure.words} ({failure.error})"
+        )
         if failure.transient and run.attempts < MAX_ATTEMPTS:
             wait = (
                 timedelta(seconds=failure.retry_after)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, exists, not_, or_
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -81,7 +82,16 @@ async def is_channel_member(session: AsyncSession, *, channel_id: str, user_id: 
 
 @dataclass(frozen=True)
 class VisibleIncident:
-    incident: Incident
+    """What a list shows of an incident (plain columns: no ORM object per row, so a list of a
+    thousand open incidents stays cheap)."""
+
+    number: int
+    title: str
+    severity: str
+    status: str
+    channel_id: str | None
+    private: bool
+    declared_at: datetime
     lead: str | None  # the current holder of the lead role
 
 
@@ -103,11 +113,25 @@ async def list_visible_incidents(
         col(RoleAssignment.ended_at).is_(None),
     )
     stmt = (
-        select(Incident, col(RoleAssignment.user_id))
+        core_select(
+            col(Incident.number),
+            col(Incident.title),
+            col(Incident.severity),
+            col(Incident.status),
+            col(Incident.channel_id),
+            col(Incident.private),
+            col(Incident.declared_at),
+            col(RoleAssignment.user_id),
+        )
+        .select_from(Incident)
         .outerjoin(RoleAssignment, lead)
         .where(col(Incident.status).in_(list(statuses)), or_(not_(col(Incident.private)), member))
         .order_by(col(Incident.number))
-        .execution_options(populate_existing=True)
     )
-    rows = (await session.exec(stmt)).all()
-    return [VisibleIncident(incident=row[0], lead=row[1]) for row in rows]
+    connection = await session.connection()
+    return [
+        VisibleIncident(int(number or 0), title, severity, status, channel, private, at, lead)
+        for number, title, severity, status, channel, private, at, lead in (
+            await connection.execute(stmt)
+        ).all()
+    ]

@@ -76,7 +76,8 @@ async def test_the_scheduler_has_one_tick_the_job_runner(tmp_path: Path) -> None
     services = await build_services(_settings(tmp_path), default_policy())
     scheduler = build_scheduler(services)
     (tick,) = scheduler.get_jobs()
-    assert (tick.id, tick.func) == ("run_due_jobs", services.jobs.tick)
+    assert tick.id == "run_due_jobs"
+    assert (tick.func.func, tick.func.keywords) == (services.jobs.tick, {"wait": False})
     await services.engine.dispose()
 
 

@@ -28,6 +28,12 @@ from bot.policy import PermissionAction, Policy
 
 ARCHIVE_JOB = "archive"
 
+
+def archive_key(number: int) -> str:
+    """The one archive job of an incident (rescheduled by a second close, cancelled by reopen)."""
+    return f"{ARCHIVE_JOB}:{number}"
+
+
 CAS_RETRIES = 5
 # First time an incident reaches a status, the matching timestamp is stamped (for metrics).
 STAMPS = {
@@ -161,7 +167,7 @@ class IncidentFlow:
         """Keep the time-driven jobs in step with the deadlines just written."""
         if before.archive_at == after.archive_at:
             return
-        key = f"{ARCHIVE_JOB}:{_number(after)}"
+        key = archive_key(_number(after))
         if after.archive_at is None:
             await store.cancel_job(session, key=key, now=self.clock.now())
             return

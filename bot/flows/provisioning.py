@@ -31,7 +31,7 @@ from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepCont
 from bot.flows.snapshot import load_card
 from bot.flows.timeline import TimelineKind, record_event
 from bot.jobs import Failure, JobRun
-from bot.policy import Policy
+from bot.policy import Policy, Target
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -130,7 +130,7 @@ class Provisioner:
             return
         planned = planned_steps(self.policy, incident)
         # Expanding groups does not need the channel: do it while the channel is created.
-        recipients = asyncio.create_task(self.steps.recipients(card))
+        recipients = asyncio.create_task(self._recipients(job, card))
         try:
             failures = await self._step(job, CREATE_CHANNEL, recipients)
             if failures:
@@ -141,16 +141,46 @@ class Provisioner:
             )
             failures = {k: v for outcome in outcomes for k, v in outcome.items()}
             # Third wave: pin the panel while the declarer is told (one round trip, not two).
-            pinned, _told = await asyncio.gather(
+            # Both finish before the job returns, even when the report re-raises a failure: no
+            # part of an attempt may outlive it (the next attempt could run beside it).
+            pinned, told = await asyncio.gather(
                 self._step(job, PIN_PANEL, recipients),
                 self._report(job, failures, planned),
+                return_exceptions=True,
             )
+            if isinstance(pinned, BaseException):
+                raise pinned
+            if isinstance(told, BaseException):
+                raise told
             if pinned:
                 await self._report(job, pinned, planned)
         finally:
             recipients.cancel()
             if recipients.done() and not recipients.cancelled():
                 recipients.exception()  # a failure there is reported by the step that needed it
+
+    async def _recipients(self, job: JobRun, card: IncidentCard) -> Recipients:
+        """Who to invite and notify: expanded once per incident (user groups are a rate-limited
+        call), kept in the job's progress for its retries."""
+        known = job.recalled("recipients")
+        if isinstance(known, dict):
+            return Recipients(
+                responders=list(known["responders"]),
+                notify_channels=[Target.parse(t) for t in known["notify_channels"]],
+                notify_people={k: list(v) for k, v in known["notify_people"].items()},
+            )
+        if job.done(INVITE) and job.done(NOTIFY):
+            return Recipients()
+        found = await self.steps.recipients(card)
+        await job.remember(
+            "recipients",
+            {
+                "responders": found.responders,
+                "notify_channels": [str(t) for t in found.notify_channels],
+                "notify_people": found.notify_people,
+            },
+        )
+        return found
 
     # -- one step ------------------------------------------------------------------------------
     async def _step(

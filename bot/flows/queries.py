@@ -76,24 +76,20 @@ async def visible_open_incidents(
             statuses=[s.value for s in OPEN_STATUSES],
             lead_role=policy.lead_role.id,
         )
-    listed: list[ListedIncident] = []
-    for row in found:
-        incident = row.incident
-        if incident.number is None:
-            continue
-        severity = policy.find_severity(incident.severity)
-        listed.append(
-            ListedIncident(
-                number=incident.number,
-                title=incident.title,
-                severity_id=incident.severity,
-                severity_name=severity.name if severity else incident.severity,
-                status=incident.status,
-                channel_id=incident.channel_id,
-                private=incident.private,
-                commander=row.lead,
-                declared_at=incident.declared_at,
-            )
+    names = {severity.id: severity.name for severity in policy.severities}
+    listed = [
+        ListedIncident(
+            number=row.number,
+            title=row.title,
+            severity_id=row.severity,
+            severity_name=names.get(row.severity, row.severity),
+            status=row.status,
+            channel_id=row.channel_id,
+            private=row.private,
+            commander=row.lead,
+            declared_at=row.declared_at,
         )
+        for row in found
+    ]
     rank = {sid: index for index, sid in enumerate(policy.severity_ids)}
     return sorted(listed, key=lambda i: (rank.get(i.severity_id, len(rank)), i.number))

@@ -105,7 +105,8 @@ def provisioning(server: WarroomServer, number: int) -> dict[str, str]:
     rows = db_rows(server, "select progress from jobs where key = ?", f"provision:{number}")
     progress = json.loads(rows[0][0]) if rows and rows[0][0] else {}
     marks = progress.get("done", {})
-    steps = {name: "done" for name, value in marks.items() if ":" not in name and value is not None}
+    # Finished steps are marked `true`; other marks (posts, recipients …) hold data.
+    steps = {name: "done" for name, value in marks.items() if ":" not in name and value is True}
     steps.update({name[len("failed:") :]: "failed" for name in marks if name.startswith("failed:")})
     return steps
 

@@ -4,6 +4,7 @@ DMs under a rate limit, Slack answering 500 after it acted, no Slack call before
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait
 from tests.e2e.incidents import db_rows, declare, wait_provisioned
 from tests.fakeslack import FakeSlack
 
+LONG_AGO = "2000-01-01 00:00:00.000000"  # due at once: stored as SQLite holds UTC times
 POLICY = Path(__file__).resolve().parents[2] / "bot" / "policy" / "default.yaml"
 
 
@@ -206,3 +208,45 @@ def test_user_ids_slack_does_not_know_change_nothing(
         ),
         what="U_BOB as tech lead",
     )
+
+
+def test_an_unreadable_job_row_fails_and_the_jobs_behind_it_run(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    declare(slack, fake, "U_ALICE", {"Title": "Queue backlog", "Severity": "P2"})
+    channel = wait_provisioned(fake, 1).id
+    with sqlite3.connect(warroom.workdir / "warroom.db") as db:
+        db.execute(
+            "INSERT INTO jobs (key, kind, incident_number, state, due_at, attempts, payload,"
+            " created_at, updated_at) VALUES (?, 'effect', 1, 'pending', ?, 0, ?, ?, ?)",
+            ("effect:garbage", LONG_AGO, '{"kind": "nonsense"', LONG_AGO, LONG_AGO),
+        )
+    assert slack.slash("U_BOB", "ack", channel=channel).status == 200
+    wait_for(
+        lambda: any("acknowledged" in m.text for m in fake.channel(channel).messages),
+        what="the acknowledgement behind the bad row",
+    )
+    wait_for(
+        lambda: (
+            db_rows(warroom, "select state from jobs where key = 'effect:garbage'") == [("failed",)]
+        ),
+        what="the bad row to be failed",
+    )
+    wait_for(lambda: settled(warroom), what="nothing left to run", timeout=30)
+
+
+def test_membership_events_keep_a_private_incident_visible_to_its_members(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    declare(slack, fake, "U_ERIN", {"Title": "Leaked keys", "Incident type": "security"})
+    private = wait_provisioned(fake, 1, announced=False).id
+    assert "INC-1" not in slack.slash("U_DAVE", "list").text
+    joined = {"type": "member_joined_channel", "user": "U_DAVE", "channel": private,
+              "channel_type": "G", "team": fake.team_id}  # fmt: skip
+    assert slack.event(joined).status == 200
+    wait_for(lambda: "INC-1" in slack.slash("U_DAVE", "list").text, what="INC-1 listed")
+    left = {**joined, "type": "member_left_channel"}
+    assert slack.event(left).status == 200
+    wait_for(lambda: "INC-1" not in slack.slash("U_DAVE", "list").text, what="INC-1 hidden")
+    # A members-only action follows the same record: U_DAVE, gone, may not acknowledge.
+    assert "Only members" in slack.slash("U_DAVE", "ack", channel=private).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import store
+from bot.flows.effects import decode
 from store.db import sync_url
 from tests.store.conftest import EmptyDatabases
 
@@ -235,3 +237,60 @@ def test_upgrade_leaves_application_logging_alone(
     assert (list(root.handlers), root.level, app_logger.disabled) == before
     alembic_handlers = logging.getLogger("alembic").handlers
     assert all(isinstance(h, logging.NullHandler) for h in alembic_handlers)
+
+
+def test_0002_moves_unfinished_work_into_jobs(
+    backend: str, empty_databases: EmptyDatabases
+) -> None:
+    """Upgrading a database with work in flight loses none of it: unfinished provisioning
+    becomes a provisioning job (finished steps as its progress), an undelivered effect an
+    effect job the new codec reads, a closed incident not yet archived an archive job."""
+    url = empty_databases.new(backend)
+    store.upgrade(url, "0001")
+    engine = create_engine(sync_url(url))
+    at = "2025-03-04 05:06:07"
+    try:
+        with engine.begin() as conn:
+            for number, status, archive_at in ((1, "investigating", None), (2, "closed", at)):
+                conn.execute(
+                    text(
+                        "INSERT INTO incidents (number, title, description, severity, status,"
+                        " private, drill, affected_services, declared_by, declared_at,"
+                        " escalation_level, update_count, version, updated_at, channel_id,"
+                        " archive_at) VALUES (:n, 't', '', 'P2', :status, false, false, '[]',"
+                        " 'U1', :at, 0, 0, 1, :at, :channel, :archive_at)"
+                    ),
+                    {"n": number, "status": status, "at": at, "channel": f"C{number}",
+                     "archive_at": archive_at},
+                )  # fmt: skip
+            steps = [
+                (1, "create_channel", "done", None),
+                (1, "announce", "failed", None),
+                (1, "effect:abc", "pending",
+                 '{"kind": "Acknowledged", "values": {"number": 1, "by": "U2",'
+                 ' "at": {"datetime": "2025-03-04T05:06:07+00:00"}, "first": true}}'),
+                (2, "effect:old", "done", '{"kind": "Refresh", "values": {"number": 2}}'),
+            ]  # fmt: skip
+            for number, step, state, result in steps:
+                conn.execute(
+                    text(
+                        "INSERT INTO provisioning_steps (incident_number, step, state, attempts,"
+                        " result, updated_at) VALUES (:n, :step, :state, 1, :result, :at)"
+                    ),
+                    {"n": number, "step": step, "state": state, "result": result, "at": at},
+                )
+        store.upgrade(url)
+        with engine.connect() as conn:
+            jobs = {
+                row.key: row
+                for row in conn.execute(
+                    text("SELECT key, kind, state, payload, progress FROM jobs")
+                )
+            }
+    finally:
+        engine.dispose()
+    assert sorted(jobs) == ["archive:2", "effect:abc", "provision:1"]
+    assert json.loads(jobs["provision:1"].progress) == {"done": {"create_channel": True}}
+    effect = decode(jobs["effect:abc"].payload)
+    assert (effect.kind, effect.number) == ("acknowledged", 1)
+    assert {row.state for row in jobs.values()} == {"pending"}

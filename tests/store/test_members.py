@@ -56,7 +56,7 @@ async def test_visible_incidents_in_one_query(
             statuses=["triage", "investigating", "identified", "monitoring"],
             lead_role="commander",
         )
-        return [(v.incident.number, v.lead) for v in found if v.incident.title == tag]
+        return [(v.number, v.lead) for v in found if v.title == tag]
 
     assert await visible("U_OUT") == [(a.number, "U_IC")]
     assert await visible("U_IN") == [(a.number, "U_IC"), (b.number, None)]

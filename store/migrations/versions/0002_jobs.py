@@ -85,15 +85,23 @@ def _move_steps_to_jobs() -> None:
             if state != "done" and result:
                 jobs.append(_job(f"effect:{step[7:]}", "effect", number, _effect(result), now))
             continue
-        steps.setdefault(number, {})[step] = {
-            "done": state == "done",
-            "result": json.loads(result) if result else {},
-        }
+        steps.setdefault(number, {})[step] = {"done": state == "done"}
         if state != "done":
             unfinished.add(number)
     for number in sorted(unfinished):
         job = _job(f"provision:{number}", "provision", number, None, now)
-        job["progress"] = json.dumps({"steps": steps[number]})
+        job["progress"] = json.dumps({"done": _progress(steps[number])})
+        jobs.append(job)
+    # 0001 cleared `archive_at` once it archived a channel: what is left is still to do.
+    closed = bind.execute(
+        sa.text(
+            "SELECT number, archive_at FROM incidents "
+            "WHERE status = 'closed' AND archive_at IS NOT NULL AND channel_id IS NOT NULL"
+        ).columns(sa.column("number"), sa.column("archive_at", store.types.UTCDateTime()))
+    ).fetchall()
+    for number, archive_at in closed:
+        job = _job(f"archive:{number}", "archive", number, None, now)
+        job["due_at"] = archive_at
         jobs.append(job)
     if jobs:
         times = ("due_at", "created_at", "updated_at")
@@ -105,6 +113,11 @@ def _move_steps_to_jobs() -> None:
             ),
         )
         op.bulk_insert(table, jobs)
+
+
+def _progress(steps: dict[str, Any]) -> dict[str, Any]:
+    """0001's finished steps as the provisioning job's marks (what a retry skips)."""
+    return {name: True for name, step in steps.items() if step["done"]}
 
 
 def _job(key: str, kind: str, number: int, payload: str | None, now: datetime) -> dict[str, Any]:
