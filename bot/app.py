@@ -32,13 +32,14 @@ from bot.flows.effects import EFFECT_JOB
 from bot.flows.operations import IncidentOperations
 from bot.flows.provisioning import PROVISION_JOB, Provisioner
 from bot.flows.resolution import Resolution
-from bot.gateway import SlackGateway, build_web_client
+from bot.gateway import SlackGateway
 from bot.inbound import REQUEST_ID, events_once, unhandled_answer
 from bot.jobs import NOTICE, JobRunner
 from bot.logs import bind_request, clear_request, get_logger
 from bot.policy import Policy, load_policy
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_client import build_web_client
 from bot.templates.incident import IncidentTemplates
 from bot.web import EVENTS_PATH, build_http_app  # the HTTP layer; tests import it here
 

@@ -30,9 +30,9 @@ log = get_logger(__name__)
 MEMBERS_REFRESH = timedelta(minutes=15)
 
 
-class ArchiveChannel:
-    """Kind `archive`: due at the incident's `archive_at`. The timeline says "archived" only
-    after Slack archived it; a reopened incident's job was cancelled, and is checked again."""
+class _ChannelJob:
+    """What the jobs about an incident's channel share: their dependencies, and the incident
+    with its channel (None: nothing to do, the incident is gone or never had a channel)."""
 
     def __init__(
         self, *, sessions: async_sessionmaker[AsyncSession], gateway: SlackGateway, clock: Clock
@@ -41,12 +41,21 @@ class ArchiveChannel:
         self.gateway = gateway
         self.clock = clock
 
+    async def _incident(self, job: JobRun) -> store.Incident | None:
+        async with self.sessions() as session:
+            incident = await store.get_incident(session, number=job.incident_number or 0)
+        return incident if incident is not None and incident.channel_id else None
+
+
+class ArchiveChannel(_ChannelJob):
+    """Kind `archive`: due at the incident's `archive_at`. The timeline says "archived" only
+    after Slack archived it; a reopened incident's job was cancelled, and is checked again."""
+
     def describe(self, job: JobRun) -> str:
         return "Archiving the incident channel"
 
     async def run(self, job: JobRun) -> None:
-        async with self.sessions() as session:
-            incident = await store.get_incident(session, number=job.incident_number or 0)
+        incident = await self._incident(job)
         if incident is None or incident.channel_id is None:
             return
         if incident.status != Status.CLOSED.value:
@@ -64,24 +73,15 @@ class ArchiveChannel:
             await session.commit()
 
 
-class RefreshMembers:
+class RefreshMembers(_ChannelJob):
     """Kind `members`: Slack's member list of an incident channel replaces what warroom knew.
     Private incidents' channels are refreshed every `MEMBERS_REFRESH` while open."""
-
-    def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], gateway: SlackGateway, clock: Clock
-    ) -> None:
-        self.sessions = sessions
-        self.gateway = gateway
-        self.clock = clock
 
     def describe(self, job: JobRun) -> str:
         return "Reading the incident channel's members"
 
     async def run(self, job: JobRun) -> None:
-        number = job.incident_number or 0
-        async with self.sessions() as session:
-            incident = await store.get_incident(session, number=number)
+        incident = await self._incident(job)
         if incident is None or incident.channel_id is None:
             return
         members = await self.gateway.members(channel=incident.channel_id)

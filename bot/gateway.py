@@ -1,18 +1,14 @@
 """The only code that calls the Slack Web API; it implements `bot.flows.ports.SlackPort`.
 
-Quick retries happen here: HTTP 429 when Slack's Retry-After is short (Slack did nothing),
-and, for calls that create nothing, HTTP 5xx, Slack's transient error codes and dropped
-connections. A call that creates something (a message, a channel, a bookmark, a view) is never
-retried blind: Slack may have acted before answering 500 or dropping the connection. Its
-failure goes back to the job as a `SlackFailure`, and the job's retry first recognises what
-the earlier attempt did (message metadata, stored ids). Anything longer than a quick retry is
+Its client (`bot/slack_client.py`) retries quickly what is safe to retry; every other failure
+comes back to the job as a `SlackFailure`, and the job's retry first recognises what the
+earlier attempt did (message metadata, stored ids). Anything longer than a quick retry is
 rescheduled from the database by the job runner, so a slow Slack never blocks a worker for
 minutes and nothing is lost on a crash.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,162 +16,17 @@ from typing import Any
 
 from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure
 from bot.logs import get_logger
+from bot.slack_client import retry_after
 
-TRANSIENT_ERROR_CODES = frozenset(
-    {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
-)
-# Calls that create something: a blind retry after a 5xx or a dropped connection could
-# create it twice.
-CREATING_METHODS = frozenset(
-    {
-        "chat.postMessage",
-        "chat.postEphemeral",
-        "chat.scheduleMessage",
-        "chat.meMessage",
-        "conversations.create",
-        "bookmarks.add",
-        "views.open",
-        "views.push",
-        "files.completeUploadExternal",
-        "canvases.create",
-        "conversations.canvases.create",
-    }
-)
 INVITE_BATCH = 100  # conversations.invite takes at most 100 users
-# Wait in place for a 429 only this long; longer waits go back to the caller to reschedule.
-MAX_INLINE_RETRY_AFTER = 3.0
 # A handle missing from the cache is looked up again at most this often (groups change rarely).
 GROUP_CACHE_SECONDS = 60.0
 
 log = get_logger(__name__)
-
-
-def _retry_after(headers: Mapping[str, Any]) -> float | None:
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-class ShortRateLimitRetryHandler(AsyncRetryHandler):
-    """Honours a 429's Retry-After by waiting, but only when the wait is short."""
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        wait = _retry_after(response.headers)
-        return wait is not None and wait <= MAX_INLINE_RETRY_AFTER
-
-    async def prepare_for_next_attempt_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        wait = _retry_after(response.headers) if response is not None else None
-        state.next_attempt_requested = True
-        state.increment_current_attempt()
-        await asyncio.sleep(wait if wait is not None else 1.0)
-
-
-def _creates(request: HttpRequest) -> bool:
-    method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
-    return method in CREATING_METHODS
-
-
-class TransientErrorRetryHandler(AsyncRetryHandler):
-    """Retries an HTTP 200 answer whose body carries one of Slack's transient error codes."""
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.body is None or _creates(request):
-            return False
-        return response.body.get("error") in TRANSIENT_ERROR_CODES
-
-
-class SafeServerErrorRetryHandler(AsyncServerErrorRetryHandler):
-    """slack_sdk's 5xx retry, except for calls that create something."""
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if _creates(request):
-            return False
-        return await super()._can_retry_async(
-            state=state, request=request, response=response, error=error
-        )
-
-
-class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
-    """slack_sdk's dropped-connection retry, except for calls that create something."""
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if _creates(request):
-            return False
-        return await super()._can_retry_async(
-            state=state, request=request, response=response, error=error
-        )
-
-
-def build_web_client(*, token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
-    """The Web API client shared by Bolt and the gateway, so every call uses `base_url`."""
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[
-            ShortRateLimitRetryHandler(max_retry_count=3),
-            SafeServerErrorRetryHandler(max_retry_count=1),
-            TransientErrorRetryHandler(max_retry_count=1),
-            SafeConnectionErrorRetryHandler(
-                max_retry_count=1,
-                error_types=[ServerConnectionError, ServerDisconnectedError, ClientOSError],
-            ),
-        ],
-    )
 
 
 @dataclass(frozen=True)
@@ -207,9 +58,9 @@ class SlackGateway:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
             status = int(exc.response.status_code)
             error = str(data.get("error") or f"http_{status}")
-            retry_after = _retry_after(dict(exc.response.headers or {}))
+            wait = retry_after(dict(exc.response.headers or {}))
             log.warning("slack_call_failed", method=method, error=error, status=status)
-            raise SlackFailure(method, error, status=status, retry_after=retry_after) from exc
+            raise SlackFailure(method, error, status=status, retry_after=wait) from exc
         except (TimeoutError, ServerConnectionError, ServerDisconnectedError, ClientOSError) as exc:
             log.warning("slack_call_unreachable", method=method, error=type(exc).__name__)
             raise SlackFailure(method, "unreachable") from exc

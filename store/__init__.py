@@ -8,8 +8,8 @@ No Slack imports and nothing from ``bot`` here. Typical use::
         incident = await store.create_incident(session, title=..., ...)
         await session.commit()
 
-Repository functions live in ``repo_incidents``, ``repo_records``, ``repo_jobs`` and
-``repo_members`` and are
+Repository functions live in ``repo_incidents``, ``repo_records``, ``repo_summary``,
+``repo_jobs`` and ``repo_members`` and are
 imported from here. Conventions for every one of them:
 
 * ``async``, the session first, everything else keyword-only.
@@ -83,7 +83,6 @@ from store.repo_members import (
     replace_channel_members,
 )
 from store.repo_records import (
-    IncidentRecords,
     add_action_item,
     add_role_holder,
     add_status_update,
@@ -91,7 +90,6 @@ from store.repo_records import (
     assign_role,
     current_roles,
     end_role,
-    incident_records,
     list_action_items,
     list_status_updates,
     list_timeline,
@@ -99,6 +97,7 @@ from store.repo_records import (
     set_action_item_done,
     set_status_update_message,
 )
+from store.repo_summary import IncidentRecords, incident_records
 from store.types import NaiveDatetimeError, UTCDateTime
 
 __all__ = [

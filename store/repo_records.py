@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Text, func, literal, not_, null, union_all, update
-from sqlalchemy import cast as cast_
-from sqlalchemy import select as core_select
+from sqlalchemy import func, not_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,10 +19,8 @@ from store.repo_common import (
     lock_incident,
     require_aware,
 )
-from store.types import UTCDateTime
 
 __all__ = [
-    "IncidentRecords",
     "add_action_item",
     "add_role_holder",
     "add_status_update",
@@ -33,7 +28,6 @@ __all__ = [
     "assign_role",
     "current_roles",
     "end_role",
-    "incident_records",
     "list_action_items",
     "list_status_updates",
     "list_timeline",
@@ -366,86 +360,3 @@ async def set_action_item_done(
         .execution_options(**RETURNING_OPTIONS)
     )
     return cast(ActionItem | None, result.scalars().one_or_none())
-
-
-# --- one read of everything a summary shows -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IncidentRecords:
-    roles: dict[str, str]  # role → current holder
-    last_update: StatusUpdate | None
-    open_items: list[str]  # texts of the action items not done
-
-
-async def incident_records(session: AsyncSession, *, incident_number: int) -> IncidentRecords:
-    """Current roles, the latest status update and the open action items in ONE query (a
-    ``UNION ALL`` of three narrow selects), so a summary costs one round trip after the
-    incident itself."""
-    text_ = Text()
-    none_text = cast_(null(), text_)
-    none_time = cast_(null(), UTCDateTime())
-    roles = core_select(
-        literal("role").label("src"),
-        cast_(col(RoleAssignment.role), text_).label("a"),
-        cast_(col(RoleAssignment.user_id), text_).label("b"),
-        none_text.label("c"),
-        none_text.label("d"),
-        cast_(null(), Integer()).label("seq"),
-        none_time.label("t1"),
-        none_time.label("t2"),
-    ).where(
-        col(RoleAssignment.incident_number) == incident_number,
-        col(RoleAssignment.ended_at).is_(None),
-    )
-    latest = (
-        select(StatusUpdate)
-        .where(col(StatusUpdate.incident_number) == incident_number)
-        .order_by(col(StatusUpdate.seq).desc())
-        .limit(1)
-        .subquery()
-    )
-    update_row = core_select(
-        literal("update"),
-        cast_(latest.c.status, text_),
-        cast_(latest.c.impact, text_),
-        cast_(latest.c.actions, text_),
-        cast_(latest.c.author, text_),
-        latest.c.seq,
-        latest.c.posted_at,
-        latest.c.next_update_at,
-    )
-    items = core_select(
-        literal("item"),
-        cast_(col(ActionItem.text), text_),
-        none_text,
-        none_text,
-        none_text,
-        cast_(col(ActionItem.id), Integer()),
-        none_time,
-        none_time,
-    ).where(col(ActionItem.incident_number) == incident_number, not_(col(ActionItem.done)))
-    connection = await session.connection()  # a core UNION: rows, not models
-    rows = (await connection.execute(union_all(roles, update_row, items))).all()
-    found: dict[str, str] = {}
-    last: StatusUpdate | None = None
-    open_items: list[tuple[int, str]] = []
-    for src, a, b, c, d, seq, t1, t2 in rows:
-        if src == "role":
-            found[a] = b
-        elif src == "update":
-            last = StatusUpdate(
-                incident_number=incident_number,
-                seq=seq,
-                status=a,
-                impact=b or "",
-                actions=c or "",
-                author=d,
-                posted_at=t1,
-                next_update_at=t2,
-            )
-        else:
-            open_items.append((seq, a))
-    return IncidentRecords(
-        roles=found, last_update=last, open_items=[text for _, text in sorted(open_items)]
-    )

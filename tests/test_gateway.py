@@ -7,7 +7,8 @@ import time
 import pytest
 
 from bot.flows.ports import SlackFailure
-from bot.gateway import SlackGateway, build_web_client
+from bot.gateway import SlackGateway
+from bot.slack_client import build_web_client
 from tests.fakeslack import FakeSlack
 
 

@@ -16,9 +16,10 @@ from bot.app import build_jobs
 from bot.clock import FixedClock
 from bot.flows.declare import DeclareRequest, declare
 from bot.flows.operations import IncidentOperations
-from bot.gateway import SlackGateway, build_web_client
+from bot.gateway import SlackGateway
 from bot.jobs import MAX_ATTEMPTS, JobRunner
 from bot.policy import default_policy
+from bot.slack_client import build_web_client
 from bot.templates.incident import IncidentTemplates
 from tests.fakeslack import FakeSlack
 

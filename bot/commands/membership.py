@@ -15,32 +15,27 @@ log = get_logger(__name__)
 
 
 def register(surface: Surface, services: Services) -> None:
-    async def incident_channel(event: dict[str, Any]) -> str | None:
-        channel = str(event.get("channel") or "")
-        if not channel or await incident_in_channel(services.sessions, channel) is None:
-            return None  # only incident channels' members matter to warroom
-        return channel
+    async def record(event: dict[str, Any], *, joined: bool) -> None:
+        channel, user = str(event.get("channel") or ""), str(event.get("user") or "")
+        if not channel or not user:
+            return
+        if await incident_in_channel(services.sessions, channel) is None:
+            return  # only incident channels' members matter to warroom
+        async with services.sessions() as session:
+            if joined:
+                now = services.clock.now()
+                await store.add_channel_members(
+                    session, channel_id=channel, user_ids=[user], now=now
+                )
+            else:
+                await store.remove_channel_member(session, channel_id=channel, user_id=user)
+            await session.commit()
+        log.info("channel_membership_changed", channel=channel, joined=joined)
 
     @surface.event("member_joined_channel")
     async def member_joined(event: dict[str, Any]) -> None:
-        channel = await incident_channel(event)
-        if channel is None or not event.get("user"):
-            return
-        async with services.sessions() as session:
-            await store.add_channel_members(
-                session, channel_id=channel, user_ids=[str(event["user"])], now=services.clock.now()
-            )
-            await session.commit()
-        log.info("channel_member_joined", channel=channel)
+        await record(event, joined=True)
 
     @surface.event("member_left_channel")
     async def member_left(event: dict[str, Any]) -> None:
-        channel = await incident_channel(event)
-        if channel is None or not event.get("user"):
-            return
-        async with services.sessions() as session:
-            await store.remove_channel_member(
-                session, channel_id=channel, user_id=str(event["user"])
-            )
-            await session.commit()
-        log.info("channel_member_left", channel=channel)
+        await record(event, joined=False)
