@@ -427,11 +427,11 @@ async def running_warroom(
     try:
         if seed is not None:
             await seed(services)
-        notes = await _start_like_serve(services)
+        await _start_like_serve(services)
         bolt, surface = build_bolt_app(services)
         queries = QueryCounter(services.engine)
         runner, url = await serve_locally(warroom_http_app(bolt, services, surface))
-        yield Warroom(fake, services, bolt, surface, url, queries, notes)
+        yield Warroom(fake, services, bolt, surface, url, queries)
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -441,12 +441,11 @@ async def running_warroom(
         await services.engine.dispose()
 
 
-async def _start_like_serve(services: Any) -> list[str]:
+async def _start_like_serve(services: Any) -> None:
     """What `serve()` does between building the services and serving: learn the bot's
     identity (invitations leave the bot out by it) and fill the gateway's caches."""
     await services.gateway.identify()
     await services.gateway.warm_up()
-    return []
 
 
 async def _drain_tasks(grace: float = 5.0) -> None:

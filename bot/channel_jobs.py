@@ -41,10 +41,12 @@ class _ChannelJob:
         self.gateway = gateway
         self.clock = clock
 
-    async def _incident(self, job: JobRun) -> store.Incident | None:
+    async def _incident(self, job: JobRun) -> tuple[store.Incident, str] | None:
         async with self.sessions() as session:
             incident = await store.get_incident(session, number=job.incident_number or 0)
-        return incident if incident is not None and incident.channel_id else None
+        if incident is None or not incident.channel_id:
+            return None
+        return incident, incident.channel_id
 
 
 class ArchiveChannel(_ChannelJob):
@@ -55,12 +57,13 @@ class ArchiveChannel(_ChannelJob):
         return "Archiving the incident channel"
 
     async def run(self, job: JobRun) -> None:
-        incident = await self._incident(job)
-        if incident is None or incident.channel_id is None:
+        found = await self._incident(job)
+        if found is None:
             return
+        incident, channel = found
         if incident.status != Status.CLOSED.value:
             return  # reopened meanwhile
-        await self.gateway.archive(channel=incident.channel_id)
+        await self.gateway.archive(channel=channel)
         async with self.sessions() as session:
             await store.add_timeline_event(
                 session,
@@ -81,29 +84,29 @@ class RefreshMembers(_ChannelJob):
         return "Reading the incident channel's members"
 
     async def run(self, job: JobRun) -> None:
-        incident = await self._incident(job)
-        if incident is None or incident.channel_id is None:
+        found = await self._incident(job)
+        if found is None:
             return
-        members = await self.gateway.members(channel=incident.channel_id)
+        incident, channel = found
+        members = await self.gateway.members(channel=channel)
         now = self.clock.now()
         async with self.sessions() as session:
             await store.replace_channel_members(
-                session, channel_id=incident.channel_id, user_ids=members, now=now
+                session, channel_id=channel, user_ids=members, now=now
             )
             await session.commit()
         if incident.private and Status(incident.status) in OPEN_STATUSES:
             job.repeat_at(now + MEMBERS_REFRESH)
 
 
-class TellHumans:
+class TellHumans(_ChannelJob):
     """Kind `notice`: says once, in plain words, that warroom gave up on something. In the
     incident channel when there is one it can post in, else to the declarer by DM."""
 
     def __init__(
         self, *, sessions: async_sessionmaker[AsyncSession], gateway: SlackGateway, clock: Clock
     ) -> None:
-        self.sessions = sessions
-        self.clock = clock
+        super().__init__(sessions=sessions, gateway=gateway, clock=clock)
         self.messenger = Messenger(gateway)
 
     def describe(self, job: JobRun) -> str:

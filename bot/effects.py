@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -289,8 +289,6 @@ async def _reopened(d: Delivery, effect: Reopened) -> None:
 
 def check_registry() -> None:
     """Every effect type has its handler (a test calls this; so does the composition root)."""
-    from typing import get_args
-
     union = get_args(get_args(Effect)[0])
     missing = [kind.__name__ for kind in union if kind not in HANDLERS]
     if missing:

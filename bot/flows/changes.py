@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -209,10 +208,6 @@ class IncidentFlow:
         if stamp is not None and getattr(incident, stamp) is None:
             changes[stamp] = self.clock.now()
         return changes
-
-    def _cadence(self, severity_id: str) -> timedelta | None:
-        severity = self.policy.find_severity(severity_id)
-        return severity.update_every if severity is not None else None
 
 
 def _number(incident: store.Incident) -> int:

@@ -175,8 +175,6 @@ class IncidentOperations(IncidentFlow):
         await self.authorize(incident, by, "update")
         target = _status(request.status, number)
         now = self.clock.now()
-        cadence = self._cadence(incident.severity)
-        next_in = request.next_in if request.next_in is not None else cadence
         share = request.share and not incident.private and not incident.drill
         seq = 0
 
@@ -193,7 +191,9 @@ class IncidentOperations(IncidentFlow):
             changes["reminder_sent_for"] = None
             return changes
 
-        async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
+        async def record(
+            session: AsyncSession, before: store.Incident, after: store.Incident
+        ) -> None:
             nonlocal seq
             if not await store.claim_idempotency_key(
                 session, key=key, now=now, incident_number=number
@@ -205,7 +205,7 @@ class IncidentOperations(IncidentFlow):
                 status=target.value,
                 impact=request.impact,
                 actions=request.actions,
-                next_update_at=now + next_in if next_in else None,
+                next_update_at=after.next_update_due_at,  # the deadline this update set
                 author=by,
                 now=now,
                 shared=share,

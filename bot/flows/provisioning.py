@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.flows.cards import IncidentCard, IncidentRenderer
 from bot.flows.ports import SlackPort
 from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepContext
-from bot.flows.snapshot import load_card
+from bot.flows.snapshot import card_of
 from bot.flows.timeline import TimelineKind, record_event
 from bot.jobs import Failure, JobRun
 from bot.policy import Policy, Target
@@ -123,11 +123,10 @@ class Provisioner:
         number = job.incident_number
         if number is None:
             return
-        card = await self._card(number)
-        async with self.sessions() as session:
-            incident = await store.get_incident(session, number=number)
-        if card is None or incident is None:
+        loaded = await self._load(number)
+        if loaded is None:
             return
+        incident, card = loaded
         planned = planned_steps(self.policy, incident)
         # Expanding groups does not need the channel: do it while the channel is created.
         recipients = asyncio.create_task(self._recipients(job, card))
@@ -190,11 +189,10 @@ class Provisioner:
         if job.done(step) or job.recalled(f"failed:{step}"):
             return {}
         number = job.incident_number or 0
-        async with self.sessions() as session:
-            incident = await store.get_incident(session, number=number)
-            card = await load_card(session, self.policy, number)
-        if incident is None or card is None:
+        loaded = await self._load(number)
+        if loaded is None:
             return {}
+        incident, card = loaded
         context = StepContext(incident=incident, card=card, job=job, step=step)
         try:
             await self._actions[step](context, recipients)
@@ -268,5 +266,14 @@ class Provisioner:
         await job.remember(TELL_DECLARER)
 
     async def _card(self, number: int) -> IncidentCard | None:
+        loaded = await self._load(number)
+        return loaded[1] if loaded is not None else None
+
+    async def _load(self, number: int) -> tuple[store.Incident, IncidentCard] | None:
+        """The incident as stored now and its card, in one read (the incident and its roles)."""
         async with self.sessions() as session:
-            return await load_card(session, self.policy, number)
+            incident = await store.get_incident(session, number=number)
+            if incident is None:
+                return None
+            roles = await store.current_roles(session, incident_number=number)
+        return incident, card_of(self.policy, incident, roles)

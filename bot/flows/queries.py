@@ -14,10 +14,6 @@ from bot.flows.snapshot import card_of
 from bot.policy import Policy
 
 
-async def is_incident_channel(sessions: async_sessionmaker[AsyncSession], channel_id: str) -> bool:
-    return await incident_in_channel(sessions, channel_id) is not None
-
-
 async def incident_in_channel(
     sessions: async_sessionmaker[AsyncSession], channel_id: str
 ) -> store.Incident | None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import store
 from bot.flows.cards import ListedIncident, UpdateCard
 from bot.flows.operations import UpdateRequest
 from bot.flows.queries import (
     incident_in_channel,
-    is_incident_channel,
     status_summary,
     visible_open_incidents,
 )
@@ -140,6 +143,38 @@ async def test_incident_in_channel(flows: Flows) -> None:
     found = await incident_in_channel(flows.sessions, f"C_INC{n}")
     assert isinstance(found, store.Incident)
     assert found.number == n
-    assert await is_incident_channel(flows.sessions, f"C_INC{n}")
-    assert not await is_incident_channel(flows.sessions, "C_GENERAL")
+    assert await incident_in_channel(flows.sessions, "C_GENERAL") is None
     assert await incident_in_channel(flows.sessions, "") is None
+
+
+async def test_list_and_summary_cost_one_statement_however_many_incidents(
+    flows: Flows, engine: AsyncEngine
+) -> None:
+    """O(1) per request: `/incident list` is one statement with 1 or 12 incidents (private
+    ones among them), a status summary one statement after the incident itself."""
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        statements.append(sql)
+
+    async def cost(read: Callable[[], Awaitable[object]]) -> int:
+        statements.clear()
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            await read()
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        return len(statements)
+
+    first = await flows.declare("One", severity="P2")
+    assert await cost(lambda: listed(flows, RESPONDER)) == 1
+    for i in range(11):
+        await flows.declare(f"More {i}", private=i % 3 == 0)
+    await flows.ops.assign_roles(first, assignments={"scribe": RESPONDER}, by=DECLARER)
+    assert await cost(lambda: listed(flows, RESPONDER)) == 1
+    incident = await flows.incident(first)
+
+    async def summary() -> object:
+        return await status_summary(flows.sessions, flows.policy, incident, now=NOW)
+
+    assert await cost(summary) == 1
