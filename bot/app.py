@@ -22,13 +22,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot import effects_followups  # noqa: F401  (registers its effect handlers)
 from bot.channel_jobs import MEMBERS_JOB, ArchiveChannel, RefreshMembers, TellHumans
 from bot.clock import Clock, SystemClock
 from bot.commands import register_all
 from bot.commands.surface import Surface
 from bot.effects import EffectRunner, check_registry
+from bot.flows.capture import CAPTURE_JOB, TimelineCapture
 from bot.flows.changes import ARCHIVE_JOB
 from bot.flows.effects import EFFECT_JOB
+from bot.flows.followups import Followups
 from bot.flows.operations import IncidentOperations
 from bot.flows.provisioning import PROVISION_JOB, Provisioner
 from bot.flows.resolution import Resolution
@@ -41,6 +44,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.slack_client import build_web_client
 from bot.templates.incident import IncidentTemplates
+from bot.timeline_jobs import CaptureMessage
 from bot.web import EVENTS_PATH, build_http_app  # the HTTP layer; tests import it here
 
 log = get_logger(__name__)
@@ -159,6 +163,10 @@ def build_jobs(
     )
     jobs.register(ARCHIVE_JOB, ArchiveChannel(sessions=sessions, gateway=gateway, clock=clock))
     jobs.register(MEMBERS_JOB, RefreshMembers(sessions=sessions, gateway=gateway, clock=clock))
+    jobs.register(
+        CAPTURE_JOB,
+        CaptureMessage(sessions=sessions, policy=policy, gateway=gateway, clock=clock),
+    )
     notices = TellHumans(sessions=sessions, gateway=gateway, clock=clock)
     jobs.register(NOTICE, notices)
     jobs.tell_humans_with(notices)
@@ -191,6 +199,8 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         jobs=jobs,
         operations=IncidentOperations(sessions=sessions, policy=policy, clock=clock),
         resolution=Resolution(sessions=sessions, policy=policy, clock=clock),
+        capture=TimelineCapture(sessions=sessions, policy=policy, clock=clock),
+        followups=Followups(sessions=sessions, policy=policy, clock=clock),
     )
 
 

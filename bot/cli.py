@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import SLACK_SETUP_HINT, Settings
+
+if TYPE_CHECKING:
+    from bot.policy import Policy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +71,95 @@ def _policy_check(path: str) -> int:
     return 1
 
 
+class _Refusal(Exception):
+    """A one-line reason `warroom postmortem` stops, and its exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _incident_number(text: str) -> int | None:
+    """`42`, `INC-42` or `inc-42`."""
+    from bot.templates.ops_common import parse_incident_number
+
+    found = re.fullmatch(r"(?:inc-)?([0-9]+)", text.strip(), flags=re.IGNORECASE)
+    return parse_incident_number(found.group(1)) if found else None
+
+
+def _existing_sqlite_file(database_url: str) -> None:
+    """Refuse a SQLite file that is not there: opening it would leave an empty database
+    behind, in whatever folder the command happened to run."""
+    from sqlalchemy.engine import make_url
+
+    import store
+
+    url = make_url(store.sync_url(database_url))
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if not path.startswith("file:") and not Path(path).exists():
+        raise _Refusal(f"no database at {path} (DATABASE_URL); run `warroom db upgrade` first", 1)
+
+
+def _policy(path: Path | None) -> Policy:
+    from bot.policy import PolicyError, load_policy
+
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        first = exc.problems[0] if exc.problems else "invalid"
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        raise _Refusal(f"invalid policy: {first}{more}; see `warroom policy check`", 2) from None
+
+
+async def _read_postmortem(database_url: str, policy: Policy, number: int) -> str:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    import store
+    from bot.postmortem import postmortem_markdown
+
+    engine = store.make_engine(database_url)
+    try:
+        markdown = await postmortem_markdown(
+            store.session_factory(engine), policy, number, now=datetime.now(UTC)
+        )
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split()[:40])
+        # SQLite and Postgres words for a table that is not there: a database never migrated.
+        missing_table = "no such table" in reason or "does not exist" in reason
+        hint = "; is it migrated (`warroom db upgrade`)?" if missing_table else ""
+        raise _Refusal(f"cannot read INC-{number} from the database ({reason}){hint}", 1) from None
+    finally:
+        await engine.dispose()
+    if markdown is None:
+        raise _Refusal(f"INC-{number} does not exist", 1)
+    return markdown
+
+
+def _postmortem(incident: str) -> int:
+    """Print the draft as Markdown. Reads the database only (no Slack token needed, no
+    migration run): an operator may point it at a production database."""
+    import store
+
+    try:
+        number = _incident_number(incident)
+        if number is None:
+            raise _Refusal(f"{incident!r} is not an incident number (e.g. 42 or INC-42)", 2)
+        settings = Settings()
+        try:
+            _existing_sqlite_file(settings.database_url)
+        except store.UnsupportedDatabaseURL as exc:
+            raise _Refusal(str(exc), 2) from None
+        policy = _policy(settings.warroom_policy)
+        markdown = asyncio.run(_read_postmortem(settings.database_url, policy, number))
+    except _Refusal as refusal:
+        print(f"warroom: {refusal}", file=sys.stderr)
+        return refusal.status
+    sys.stdout.write(markdown)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -72,11 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _db_upgrade()
     if args.command == "policy":
         return _policy_check(args.file)
-    print(
-        "warroom: post-mortem drafts are not available in this version yet.",
-        file=sys.stderr,
-    )
-    return 2
+    return _postmortem(args.incident)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Failures follow the job runner's one rule (`bot/jobs.py`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_args
@@ -161,7 +162,12 @@ async def _refresh(d: Delivery, effect: Refresh) -> None:
     """The panel and the announcement are edited in place, never posted again."""
     incident, gateway, templates = d.incident, d.runner.gateway, d.runner.templates
     if incident.panel_ts:
-        panel = templates.panel(d.card)
+        async with d.runner.sessions() as session:
+            items = await store.list_action_items(
+                session, incident_number=d.number, include_done=False
+            )
+        card = dataclasses.replace(d.card, open_action_items=len(items))
+        panel = templates.panel(card)
         await gateway.update_message(
             channel=d.channel, ts=incident.panel_ts, text=panel.text, blocks=panel.blocks
         )

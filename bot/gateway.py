@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure
+from bot.gateway_content import ContentGateway
 from bot.logs import get_logger
 from bot.slack_client import retry_after
 
@@ -36,7 +37,7 @@ class BotIdentity:
     team_id: str
 
 
-class SlackGateway:
+class SlackGateway(ContentGateway):
     """Typed, error-mapped access to the Web API for the rest of the bot."""
 
     def __init__(self, client: AsyncWebClient) -> None:
@@ -71,6 +72,7 @@ class SlackGateway:
         """`auth.test`: proves the token works against the configured API URL."""
         data = await self.call("auth.test")
         self.bot_user_id = str(data["user_id"])
+        self.team_url = str(data["url"]) if data.get("url") else None
         return BotIdentity(
             user_id=self.bot_user_id,
             bot_id=str(data["bot_id"]) if data.get("bot_id") else None,
@@ -93,15 +95,6 @@ class SlackGateway:
     async def open_view(self, *, trigger_id: str, view: Mapping[str, Any]) -> str:
         data = await self.call("views.open", trigger_id=trigger_id, view=dict(view))
         return str((data.get("view") or {}).get("id", ""))
-
-    async def permalink(self, *, channel: str, ts: str) -> str | None:
-        """A link to a message, or None when Slack cannot give one (it is only a nicety)."""
-        try:
-            data = await self.call("chat.getPermalink", channel=channel, message_ts=ts)
-        except SlackFailure:
-            return None
-        link = data.get("permalink")
-        return str(link) if link else None
 
     # -- channels ------------------------------------------------------------------------------
     async def create_channel(self, *, name: str, private: bool) -> ChannelRef:

@@ -73,6 +73,9 @@ def events_once(surface: Surface, services: Services) -> Middleware:
         if event_type not in surface.events:
             log.info("event_ignored", reason="no listener for this event type", **retry)
             return _acknowledged()
+        if not surface.wants(event if isinstance(event, dict) else {}):
+            log.debug("event_ignored", reason="not for warroom", **retry)
+            return _acknowledged()
         if usable_id and not await _first_delivery(services, f"event:{event_id}"):
             log.info("event_duplicate", **retry)
             return _acknowledged()

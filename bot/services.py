@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.flows.capture import TimelineCapture
 from bot.flows.effects import Effect
+from bot.flows.followups import Followups
 from bot.flows.operations import IncidentOperations
 from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway
@@ -28,6 +30,8 @@ class Services:
     jobs: JobRunner
     operations: IncidentOperations
     resolution: Resolution
+    capture: TimelineCapture
+    followups: Followups
 
     async def deliver(self, effects: list[Effect]) -> None:
         """After the ack: run the jobs of these effects now (the tick would, a little later)."""

@@ -9,7 +9,7 @@ No Slack imports and nothing from ``bot`` here. Typical use::
         await session.commit()
 
 Repository functions live in ``repo_incidents``, ``repo_records``, ``repo_summary``,
-``repo_jobs`` and ``repo_members`` and are
+``repo_jobs``, ``repo_members``, ``repo_timeline`` and ``repo_actions`` and are
 imported from here. Conventions for every one of them:
 
 * ``async``, the session first, everything else keyword-only.
@@ -45,6 +45,15 @@ from store.models import (
     RoleAssignment,
     StatusUpdate,
     TimelineEvent,
+    TimelineHold,
+)
+from store.repo_actions import (
+    OwnedActionItem,
+    add_action_item,
+    get_action_item,
+    list_action_items,
+    list_owned_action_items,
+    set_action_item_done,
 )
 from store.repo_common import ContentionError
 from store.repo_incidents import (
@@ -83,24 +92,34 @@ from store.repo_members import (
     replace_channel_members,
 )
 from store.repo_records import (
-    add_action_item,
     add_role_holder,
     add_status_update,
     add_timeline_event,
     assign_role,
     current_roles,
     end_role,
-    list_action_items,
     list_status_updates,
     list_timeline,
     role_history,
-    set_action_item_done,
     set_status_update_message,
 )
 from store.repo_summary import IncidentRecords, incident_records
+from store.repo_timeline import (
+    CAPTURED_KIND,
+    add_captured_message,
+    add_timeline_hold,
+    captured_message,
+    delete_timeline_event,
+    get_timeline_event,
+    page_timeline,
+    release_timeline_hold,
+    set_timeline_event_time,
+    timeline_holds,
+)
 from store.types import NaiveDatetimeError, UTCDateTime
 
 __all__ = [
+    "CAPTURED_KIND",
     "DEFAULT_DATABASE_URL",
     "INCIDENT_STATUSES",
     "JOB_STATES",
@@ -112,48 +131,59 @@ __all__ = [
     "IncidentRecords",
     "Job",
     "NaiveDatetimeError",
+    "OwnedActionItem",
     "RoleAssignment",
     "StatusUpdate",
     "TimelineEvent",
+    "TimelineHold",
     "UTCDateTime",
     "UnsupportedDatabaseURL",
     "VisibleIncident",
     "add_action_item",
+    "add_captured_message",
     "add_channel_members",
     "add_role_holder",
     "add_status_update",
     "add_timeline_event",
+    "add_timeline_hold",
     "alembic_config",
     "assign_role",
     "async_url",
     "cancel_job",
+    "captured_message",
     "channel_members",
     "claim_idempotency_key",
     "claim_job",
     "create_incident",
     "current_roles",
     "delete_idempotency_keys",
+    "delete_timeline_event",
     "due_jobs",
     "end_role",
     "enqueue_job",
     "extend_job_lease",
     "fail_job",
     "finish_job",
+    "get_action_item",
     "get_idempotency_key",
     "get_incident",
     "get_incident_by_channel",
     "get_job",
+    "get_timeline_event",
     "incident_records",
     "is_channel_member",
     "list_action_items",
     "list_incidents",
     "list_jobs",
+    "list_owned_action_items",
     "list_status_updates",
     "list_timeline",
     "list_visible_incidents",
     "make_engine",
+    "page_timeline",
     "ping",
     "record_job_progress",
+    "release_timeline_hold",
     "remove_channel_member",
     "repeat_job",
     "replace_channel_members",
@@ -164,7 +194,9 @@ __all__ = [
     "set_action_item_done",
     "set_idempotency_result",
     "set_status_update_message",
+    "set_timeline_event_time",
     "sync_url",
+    "timeline_holds",
     "update_incident",
     "upgrade",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "RoleAssignment",
     "StatusUpdate",
     "TimelineEvent",
+    "TimelineHold",
 ]
 
 #: Incident lifecycle, in order, plus ``declined``.
@@ -121,6 +122,13 @@ class Incident(SQLModel, table=True):
 
     resolution_summary: str | None = Field(default=None, sa_type=Text)
     root_cause: str | None = Field(default=None, sa_type=Text)
+    # What the post-mortem draft is built from beyond the timeline (the resolve modal's
+    # optional fields), and the final document once the team has written it.
+    contributing_factors: str | None = Field(default=None, sa_type=Text)
+    went_well: str | None = Field(default=None, sa_type=Text)
+    went_badly: str | None = Field(default=None, sa_type=Text)
+    postmortem_link: str | None = None
+    postmortem_done_at: datetime | None = _utc()
 
     panel_ts: str | None = None
     announcement_channel_id: str | None = None
@@ -173,7 +181,11 @@ class RoleAssignment(SQLModel, table=True):
 
 class TimelineEvent(SQLModel, table=True):
     """Something that happened. ``dedupe_key`` (unique when not null) records an event once even
-    when a Slack event is retried or a provisioning step re-runs."""
+    when a Slack event is retried or a provisioning step re-runs.
+
+    A captured Slack message (📌, pin, "Add to timeline") has its own ``message_ts`` and is
+    stamped ``at`` the message's time, not the capture's; ``recorded_at`` is when warroom
+    learnt of it (also when a commander corrected ``at``)."""
 
     __tablename__ = "timeline_events"
     __table_args__ = (
@@ -189,6 +201,21 @@ class TimelineEvent(SQLModel, table=True):
     text: str = Field(default="", sa_type=Text)
     permalink: str | None = None
     dedupe_key: str | None = None
+    message_ts: str | None = None
+    recorded_at: datetime | None = _utc()
+
+
+class TimelineHold(SQLModel, table=True):
+    """Why a captured message is on the timeline: each 📌 reaction (holder = the reacting user's
+    id), a pin (``pin``) or the "Add to timeline" shortcut (``shortcut``). The entry goes when
+    its last reaction or pin goes; the shortcut's hold is never taken back."""
+
+    __tablename__ = "timeline_holds"
+
+    incident_number: int = _incident_fk(primary_key=True, ondelete="CASCADE")
+    message_ts: str = Field(primary_key=True)
+    holder: str = Field(primary_key=True)
+    since: datetime = _utc(nullable=False)
 
 
 class StatusUpdate(SQLModel, table=True):
@@ -214,17 +241,24 @@ class ActionItem(SQLModel, table=True):
     """A follow-up task (usually from the post-mortem)."""
 
     __tablename__ = "action_items"
-    __table_args__ = (Index("ix_action_items_incident_number", "incident_number"),)
+    __table_args__ = (
+        Index("ix_action_items_incident_number", "incident_number"),
+        Index("ix_action_items_owner_done", "owner", "done"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_number: int = _incident_fk(ondelete="CASCADE")
     text: str = Field(sa_type=Text)
     owner: str | None = None
-    due_at: datetime | None = _utc()
+    due_at: datetime | None = _utc()  # the due date, at 00:00 UTC
     done: bool = False
     done_at: datetime | None = _utc()
+    done_by: str | None = None
     created_at: datetime = _utc(nullable=False)
     created_by: str | None = None
+    # Seed procedures sort follow-ups by what they improve and by impact × effort.
+    category: str | None = None  # detection, response, recovery, prevention
+    priority: int | None = None  # 1 immediate … 4 consider an alternative
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Per-incident records: timeline events, role assignments, status updates, action items."""
+"""Per-incident records: timeline events, role assignments, status updates."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, not_, update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.models import ActionItem, RoleAssignment, StatusUpdate, TimelineEvent
+from store.models import RoleAssignment, StatusUpdate, TimelineEvent
 from store.repo_common import (
     MAX_RACE_RETRIES,
     RETURNING_OPTIONS,
@@ -21,18 +21,15 @@ from store.repo_common import (
 )
 
 __all__ = [
-    "add_action_item",
     "add_role_holder",
     "add_status_update",
     "add_timeline_event",
     "assign_role",
     "current_roles",
     "end_role",
-    "list_action_items",
     "list_status_updates",
     "list_timeline",
     "role_history",
-    "set_action_item_done",
     "set_status_update_message",
 ]
 
@@ -304,59 +301,3 @@ async def list_status_updates(session: AsyncSession, *, incident_number: int) ->
         .order_by(col(StatusUpdate.seq))
     )
     return list((await session.exec(stmt)).all())
-
-
-# --- action items -----------------------------------------------------------------------------
-
-
-async def add_action_item(
-    session: AsyncSession,
-    *,
-    incident_number: int,
-    text: str,
-    now: datetime,
-    owner: str | None = None,
-    due_at: datetime | None = None,
-    created_by: str | None = None,
-) -> ActionItem:
-    """Add a follow-up item created at ``now``."""
-    require_aware("now", now)
-    require_aware("due_at", due_at)
-    item = ActionItem(
-        incident_number=incident_number,
-        text=text,
-        owner=owner,
-        due_at=due_at,
-        created_at=now,
-        created_by=created_by,
-    )
-    session.add(item)
-    await session.flush()
-    return item
-
-
-async def list_action_items(
-    session: AsyncSession, *, incident_number: int | None = None, include_done: bool = True
-) -> list[ActionItem]:
-    """Action items of one incident (or all), oldest first."""
-    stmt = select(ActionItem).order_by(col(ActionItem.id))
-    if incident_number is not None:
-        stmt = stmt.where(col(ActionItem.incident_number) == incident_number)
-    if not include_done:
-        stmt = stmt.where(not_(col(ActionItem.done)))
-    return list((await session.exec(stmt)).all())
-
-
-async def set_action_item_done(
-    session: AsyncSession, *, item_id: int, now: datetime, done: bool = True
-) -> ActionItem | None:
-    """Mark an item done (``done_at = now``) or not done again; None when it does not exist."""
-    require_aware("now", now)
-    result = await session.exec(
-        update(ActionItem)
-        .where(col(ActionItem.id) == item_id)
-        .values(done=done, done_at=now if done else None)
-        .returning(ActionItem)
-        .execution_options(**RETURNING_OPTIONS)
-    )
-    return cast(ActionItem | None, result.scalars().one_or_none())

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import store
+from bot.cli import main
 from tests.conftest import REPO_ROOT
 from tests.e2e.driver import _STRIPPED_ENV
 
@@ -106,3 +110,103 @@ def test_python_dash_m_bot_and_console_script_agree(tmp_path: Path) -> None:
     assert result.returncode == 0
     for word in ("serve", "db", "policy", "postmortem"):
         assert word in result.stdout
+
+
+def _incident_in(url: str, title: str) -> int:
+    """A migrated database at `url` holding one incident; its number."""
+    store.upgrade(url)
+
+    async def create() -> int:
+        engine = store.make_engine(url)
+        try:
+            async with store.session_factory(engine)() as session:
+                incident = await store.create_incident(
+                    session,
+                    title=title,
+                    severity="P2",
+                    status="investigating",
+                    declared_by="U0ALICE",
+                    declared_at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC),
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+        assert incident.number is not None
+        return incident.number
+
+    return asyncio.run(create())
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DATABASE_URL of a SQLite file in an otherwise empty folder (no developer `.env`)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WARROOM_POLICY", raising=False)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+@pytest.mark.parametrize("spelling", ["{n}", "INC-{n}", "inc-{n}"])
+def test_postmortem_prints_the_draft(
+    database: str, spelling: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = _incident_in(database, "Checkout <!channel> is down")
+    assert main(["postmortem", spelling.format(n=number)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith(f"# INC-{number}: Checkout &lt;!channel&gt; is down — post-mortem")
+    assert "## Timeline" in out
+    assert out.endswith("\n")
+
+
+def test_postmortem_of_an_unknown_incident(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _incident_in(database, "Something")
+    assert main(["postmortem", "INC-999"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "warroom: INC-999 does not exist\n"
+
+
+@pytest.mark.parametrize("incident", ["abc", "INC-", "42x", "0", "99999999999", "²"])
+def test_postmortem_of_a_malformed_number(
+    database: str, incident: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["postmortem", incident]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("warroom: ")
+    assert err.count("\n") == 1
+
+
+def test_postmortem_without_a_database_says_so_in_one_line(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["postmortem", "1"]) == 1
+    assert not (tmp_path / "w.db").exists()  # nothing left behind
+    (tmp_path / "w.db").touch()  # a database never migrated
+    assert main(["postmortem", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert "no database at" in lines[0]
+    assert "no such table" in lines[1]
+    assert "warroom db upgrade" in lines[1]
+
+
+def test_postmortem_uses_the_policy_template(
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    number = _incident_in(database, "Slow search")
+    policy = tmp_path / "policy.yaml"
+    default = (REPO_ROOT / "bot" / "policy" / "default.yaml").read_text("utf-8")
+    policy.write_text(default + '\ntemplates:\n  postmortem: "PM {{ label }}: {{ title }}"\n')
+    monkeypatch.setenv("WARROOM_POLICY", str(policy))
+    assert main(["postmortem", str(number)]) == 0
+    assert capsys.readouterr().out == f"PM INC-{number}: Slow search"

@@ -71,6 +71,35 @@ def test_manifest_scopes_cover_the_slash_command() -> None:
     assert "commands" in _manifest()["oauth_config"]["scopes"]["bot"]
 
 
+# The scope Slack requires before it delivers each event warroom subscribes to.
+EVENT_SCOPES = {
+    "member_joined_channel": {"channels:read", "groups:read"},
+    "member_left_channel": {"channels:read", "groups:read"},
+    "reaction_added": {"reactions:read"},
+    "reaction_removed": {"reactions:read"},
+    "pin_added": {"pins:read"},
+    "pin_removed": {"pins:read"},
+}
+# What the timeline and post-mortem features call, and the scopes those methods need.
+METHOD_SCOPES = {
+    "conversations.replies": {"channels:history", "groups:history"},
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
+    "files.info": {"files:read"},
+    "conversations.canvases.create": {"canvases:write"},
+    "canvases.edit": {"canvases:write"},
+}
+
+
+def test_manifest_scopes_cover_every_subscribed_event_and_used_method(surface: Surface) -> None:
+    scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
+    for event in surface.events:
+        assert event in EVENT_SCOPES, f"which scope does {event} need?"
+        assert EVENT_SCOPES[event] <= scopes, event
+    for method, needed in METHOD_SCOPES.items():
+        assert needed <= scopes, method
+
+
 def test_schema_check_would_catch_a_broken_manifest() -> None:
     schema = json.loads(shared_path("slack", "manifest.schema.json").read_text("utf-8"))
     broken = _manifest()

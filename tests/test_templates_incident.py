@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -16,6 +17,7 @@ from slack_sdk.models.blocks import Block
 from bot.flows.cards import IncidentCard, IncidentRenderer, RenderedMessage, RoleLine
 from bot.templates.incident import (
     ACK_ACTION,
+    ADD_ACTION_ACTION,
     ASSIGN_ACTION,
     PANEL_ACTIONS,
     RESOLVE_ACTION,
@@ -39,7 +41,8 @@ ALLOWED_SEQUENCE = re.compile(
     r"@[UWB][A-Z0-9_]+"
     r"|#[CGD][A-Z0-9_]+"
     r"|!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC"
-    r"|https?://[^\s|<>]+\|(?:Runbook|Source message)"
+    r"|!date\^\d+\^\{date_short\}\|\d{4}-\d\d-\d\d"  # an action item's due date
+    r"|https?://[^\s|<>]+\|(?:Runbook|Source message|message|final document)"
 )
 BANNED = (
     "<!channel>",
@@ -308,6 +311,7 @@ def test_panel_buttons() -> None:
         ASSIGN_ACTION,
         SEVERITY_ACTION,
         RESOLVE_ACTION,
+        ADD_ACTION_ACTION,
     )
     blocks = TEMPLATES.panel(make_card(number=7)).blocks
     actions = [b for b in blocks if b["type"] == "actions"]
@@ -317,7 +321,7 @@ def test_panel_buttons() -> None:
     assert isinstance(buttons, list)
     assert [b["action_id"] for b in buttons] == list(PANEL_ACTIONS)
     assert {b["value"] for b in buttons} == {"7"}
-    assert [b.get("style") for b in buttons] == ["primary", None, None, None, None]
+    assert [b.get("style") for b in buttons] == ["primary", None, None, None, None, None]
 
 
 def test_panel_text_fallback() -> None:
@@ -430,3 +434,15 @@ def test_any_unicode_title_renders_valid_messages(title: str, description: str) 
     topic = TEMPLATES.topic(card)
     assert len(topic) <= 250
     assert_safe_mrkdwn(topic)
+
+
+def test_panel_shows_open_action_items_and_the_final_post_mortem() -> None:
+    plain = json.dumps(TEMPLATES.panel(make_card()).blocks)
+    assert "Action items" not in plain
+    assert "Post-mortem" not in plain
+    card = make_card(open_action_items=2, postmortem_link="https://docs.example.com/pm")
+    shown = json.dumps(TEMPLATES.panel(card).blocks)
+    assert "2 open items" in shown
+    assert "<https://docs.example.com/pm|final document>" in shown
+    unsafe = json.dumps(TEMPLATES.panel(make_card(postmortem_link="javascript:alert(1)")).blocks)
+    assert "javascript" not in unsafe

@@ -182,6 +182,9 @@ def test_resolve_modal_matches_golden() -> None:
         (SUMMARY_BLOCK, "plain_text_input", "Resolution summary", False),
         (ROOT_CAUSE_BLOCK, "plain_text_input", "Root cause", True),
         (IMPACT_ENDED_BLOCK, "datetimepicker", "Impact ended at", True),
+        ("contributing_factors", "plain_text_input", "Contributing factors", True),
+        ("went_well", "plain_text_input", "What went well", True),
+        ("went_badly", "plain_text_input", "What didn't go well", True),
     ]
     assert_golden("ops_resolve_modal", view)
 

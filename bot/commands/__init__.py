@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import declare, incident, membership, modals, panel
+from bot.commands import declare, followups, incident, membership, modals, panel, timeline
 from bot.commands.surface import Surface
 from bot.services import Services
 
@@ -13,3 +13,5 @@ def register_all(surface: Surface, services: Services) -> None:
     panel.register(surface, services)
     modals.register(surface, services)
     membership.register(surface, services)
+    timeline.register(surface, services)  # 📌, pins, "Add to timeline", notes, corrections
+    followups.register(surface, services)  # action items and their buttons

@@ -17,13 +17,16 @@ SUBCOMMANDS: tuple[SubcommandHelp, ...] = (
     SubcommandHelp("assign", "assign <role> @user", "Give someone a role"),
     SubcommandHelp("update", "update", "Post a status update"),
     SubcommandHelp("severity", "severity <level>", "Change the severity"),
-    SubcommandHelp("note", "note <text>", "Add a note to the timeline", available=False),
-    SubcommandHelp("action", "action <text>", "Record an action item", available=False),
-    SubcommandHelp("timeline", "timeline", "Show the incident timeline", available=False),
+    SubcommandHelp("note", "note [text]", "Add a note to the timeline"),
+    SubcommandHelp("action", "action <text> [@owner] [due:YYYY-MM-DD]", "Record an action item"),
+    SubcommandHelp("actions", "actions", "Action items (here: this incident's; else yours)"),
+    SubcommandHelp("timeline", "timeline", "Show the incident timeline"),
     SubcommandHelp("resolve", "resolve", "Resolve the incident"),
     SubcommandHelp("close", "close", "Close a resolved incident"),
     SubcommandHelp("reopen", "reopen", "Reopen a resolved or closed incident"),
-    SubcommandHelp("postmortem", "postmortem", "Draft the post-mortem", available=False),
+    SubcommandHelp(
+        "postmortem", "postmortem [done <link>]", "Post a fresh draft, or record the final one"
+    ),
     SubcommandHelp("stats", "stats", "MTTA, MTTR and update cadence", available=False),
 )
 

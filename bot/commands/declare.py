@@ -96,7 +96,11 @@ def register(surface: Surface, services: Services) -> None:
         await ack()
         channel = str(shortcut["channel"]["id"])
         message = shortcut.get("message") or {}
-        link = await services.gateway.permalink(channel=channel, ts=str(message.get("ts", "")))
+        link = await services.gateway.message_link(
+            channel=channel,
+            ts=str(message.get("ts", "")),
+            thread_ts=str(message["thread_ts"]) if message.get("thread_ts") else None,
+        )
         form = declare_form(
             services.policy,
             declarer=str(shortcut["user"]["id"]),

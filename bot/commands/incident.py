@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.commands import declare, incident_ops
+from bot.commands import declare, followups, incident_ops
 from bot.commands.catalogue import BY_NAME, COMMAND, SUBCOMMANDS, split_subcommand
 from bot.commands.common import elsewhere, incident_here
 from bot.commands.surface import Surface
@@ -24,6 +24,10 @@ from bot.templates.help import help_message
 from bot.templates.text import safe_mrkdwn
 
 log = get_logger(__name__)
+
+
+# Every subcommand that works in an incident's channel, by its word.
+HANDLERS = {**incident_ops.HANDLERS, **followups.HANDLERS}
 
 
 def register(surface: Surface, services: Services) -> None:
@@ -43,10 +47,15 @@ def register(surface: Surface, services: Services) -> None:
             )
         elif word == "list":
             await ack(**await incident_ops.list_answer(services, user=user))
-        elif word == "" or word in incident_ops.HANDLERS:
+        elif word == "" or word in HANDLERS:
             incident = await incident_here(services, str(command.get("channel_id", "")))
             if incident is not None:
-                await incident_ops.run(services, incident, word, rest, ack, command, respond)
+                handler = HANDLERS[word]
+                await incident_ops.run(
+                    services, incident, handler, word, rest, ack, command, respond
+                )
+            elif word == "actions":  # outside an incident: the caller's own, everywhere
+                await ack(**await followups.my_actions(services, user=user))
             elif word == "":  # bare `/incident` outside an incident channel declares
                 await declare.open_form(services, ack, respond, command, drill=False, title="")
             else:

@@ -1,5 +1,5 @@
 """`/incident ack|assign|update|severity|resolve|close|reopen|status|list`, as dispatched by
-`bot/commands/incident.py`.
+`bot/commands/incident.py` (the timeline and follow-up subcommands are in `followups.py`).
 
 Each subcommand: call the flow with the incident of this channel, ack with the answer, then,
 after the ack, open the form or deliver the effects in Slack. Nothing before the ack calls
@@ -90,6 +90,7 @@ async def list_answer(services: Services, *, user: str) -> dict[str, Any]:
 async def run(
     services: Services,
     incident: store.Incident,
+    handler: Handler,
     word: str,
     rest: str,
     ack: AsyncAck,
@@ -99,7 +100,7 @@ async def run(
     """A subcommand typed in an incident's channel."""
     bind_request(incident=number_of(incident))
     try:
-        outcome = await HANDLERS[word](services, incident, command, rest)
+        outcome = await handler(services, incident, command, rest)
     except Refused as refusal:
         log.info("subcommand_refused", subcommand=word, reason=str(refusal))
         await ack(**refused(str(refusal)))

@@ -16,6 +16,7 @@ from bot.commands.surface import Surface
 from bot.flows.effects import Effect
 from bot.flows.operations import UpdateRequest
 from bot.flows.permissions import Refused
+from bot.flows.resolution import Reflections
 from bot.logs import bind_request, get_logger
 from bot.services import Services
 from bot.templates import operations as ops
@@ -102,6 +103,11 @@ def register(surface: Surface, services: Services) -> None:
             summary=answers.summary.strip(),
             root_cause=answers.root_cause.strip() or None,
             impact_ended_at=ended,
+            reflections=Reflections(
+                contributing_factors=answers.contributing_factors.strip() or None,
+                went_well=answers.went_well.strip() or None,
+                went_badly=answers.went_badly.strip() or None,
+            ),
         )
 
     async def assign(number: int, user: str, view: dict[str, Any]) -> list[Effect]:

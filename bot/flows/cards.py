@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 
@@ -37,6 +37,8 @@ class IncidentCard:
     source_link: str | None = None
     runbook: str | None = None
     respond_within: str | None = None  # "15m", for the announcement
+    open_action_items: int = 0  # shown on the panel (the refresh counts them)
+    postmortem_link: str | None = None  # the final document, once recorded
 
     @property
     def label(self) -> str:
@@ -142,3 +144,40 @@ class ListedIncident:
     private: bool
     commander: str | None
     declared_at: datetime
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of `/incident timeline`."""
+
+    id: int
+    at: datetime
+    kind: str
+    actor: str | None
+    text: str
+    permalink: str | None
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    number: int
+    entries: tuple[TimelineEntry, ...]
+    offset: int
+    total: int
+    can_edit: bool  # the reader may delete or re-time entries
+
+
+@dataclass(frozen=True)
+class ActionItemView:
+    """An action item as lists and DMs show it. `incident_title` is None where the reader
+    must not see it (a private incident, outside its channel)."""
+
+    id: int
+    number: int
+    text: str
+    owner: str | None
+    due_on: date | None
+    done: bool
+    category: str | None = None
+    priority: int | None = None
+    incident_title: str | None = None

@@ -59,8 +59,10 @@ def deadlines(incident: store.Incident, policy: Policy) -> Deadlines:
             found["next_escalation_at"] = declared + remaining[0].after
     rule = severity.postmortem if severity is not None else None
     resolved = incident.resolved_at
-    if status in (Status.RESOLVED, Status.CLOSED) and resolved and rule and rule.required:
-        found["postmortem_due_at"] = resolved + rule.due if rule.due else None
+    written = incident.postmortem_done_at is not None  # the team recorded the final document
+    finished = status in (Status.RESOLVED, Status.CLOSED)
+    if finished and resolved and rule and rule.required and rule.due and not written:
+        found["postmortem_due_at"] = resolved + rule.due
     if status == Status.CLOSED and incident.closed_at and policy.archive_after:
         found["archive_at"] = incident.closed_at + policy.archive_after
     return Deadlines(**found)

@@ -107,6 +107,34 @@ class Reopened:
     job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
+@dataclass(frozen=True)
+class ActionItemAdded:
+    """Tell the owner of a new action item (by DM, once) and refresh the panel's count."""
+
+    number: int
+    item_id: int
+    owner: str | None
+    by: str
+    kind: Literal["action_item_added"] = field(
+        default="action_item_added", kw_only=True, repr=False
+    )
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class PostmortemRequested:
+    """Post the post-mortem draft into the incident channel: at resolution (`resolved`) or on
+    request (`requested`); each request is a new version."""
+
+    number: int
+    by: str
+    reason: Literal["resolved", "requested"]
+    kind: Literal["postmortem_requested"] = field(
+        default="postmortem_requested", kw_only=True, repr=False
+    )
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
+
+
 Effect = Annotated[
     Refresh
     | Acknowledged
@@ -115,7 +143,9 @@ Effect = Annotated[
     | UpdatePosted
     | Resolved
     | Closed
-    | Reopened,
+    | Reopened
+    | ActionItemAdded
+    | PostmortemRequested,
     Field(discriminator="kind"),
 ]
 

@@ -13,6 +13,7 @@ ACTION_WORDS: dict[str, str] = {
     "note": "add notes to",
     "ack": "acknowledge",
     "action": "add action items to",
+    "timeline": "correct the timeline or others' action items of",
 }
 
 

@@ -11,10 +11,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.flows.changes import IncidentFlow, label, refuse_transition
 from bot.flows.deadlines import deadlines
-from bot.flows.effects import Closed, Effect, Refresh, Reopened, Resolved
+from bot.flows.effects import Closed, Effect, PostmortemRequested, Refresh, Reopened, Resolved
 from bot.flows.lifecycle import Status, can_move
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
+
+
+@dataclass(frozen=True)
+class Reflections:
+    """First thoughts for the post-mortem, given with the resolution (all optional)."""
+
+    contributing_factors: str | None = None
+    went_well: str | None = None
+    went_badly: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,9 +41,11 @@ class Resolution(IncidentFlow):
         summary: str,
         root_cause: str | None,
         impact_ended_at: datetime | None,
+        reflections: Reflections | None = None,
     ) -> list[Effect]:
         incident = await self.incident(number)
         await self.authorize(incident, by, "resolve")
+        given = reflections or Reflections()
         now = self.clock.now()
         ended = min(impact_ended_at or now, now)
 
@@ -47,12 +58,20 @@ class Resolution(IncidentFlow):
                 "resolution_summary": summary,
                 "root_cause": root_cause or None,
                 "impact_ended_at": ended,
+                # Kept from an earlier resolution unless something new was said.
+                "contributing_factors": given.contributing_factors or current.contributing_factors,
+                "went_well": given.went_well or current.went_well,
+                "went_badly": given.went_badly or current.went_badly,
             }
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, TimelineKind.RESOLVED, f"Resolved: {summary}", by)
 
         def effects(_b: store.Incident, after: store.Incident) -> list[Effect]:
+            severity = self.policy.find_severity(after.severity)
+            draft: list[Effect] = []
+            if severity is not None and severity.postmortem.required:
+                draft.append(PostmortemRequested(number, by=by, reason="resolved"))
             return [
                 Resolved(
                     number,
@@ -63,6 +82,7 @@ class Resolution(IncidentFlow):
                     postmortem_due_at=after.postmortem_due_at,
                 ),
                 Refresh(number, topic=True),
+                *draft,
             ]
 
         changed = await self._change(number, decide, record, effects)

@@ -17,7 +17,9 @@ async def load_card(session: AsyncSession, policy: Policy, number: int) -> Incid
     return card_of(policy, incident, roles)
 
 
-def card_of(policy: Policy, incident: store.Incident, roles: dict[str, str]) -> IncidentCard:
+def card_of(
+    policy: Policy, incident: store.Incident, roles: dict[str, str], *, open_action_items: int = 0
+) -> IncidentCard:
     if incident.number is None:
         raise ValueError("an incident card needs a stored incident")
     severity = policy.find_severity(incident.severity)
@@ -52,4 +54,6 @@ def card_of(policy: Policy, incident: store.Incident, roles: dict[str, str]) -> 
             if severity is not None and severity.respond_within is not None
             else None
         ),
+        open_action_items=open_action_items,
+        postmortem_link=incident.postmortem_link,
     )

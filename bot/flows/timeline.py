@@ -7,6 +7,7 @@ lives in the jobs' progress, never here.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 import structlog
@@ -36,8 +37,26 @@ class TimelineKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     ARCHIVED = "archived"
+    NOTE = "note"  # `/incident note`, by its author
+    MESSAGE = "message"  # a Slack message captured with 📌, a pin or "Add to timeline"
+    ACTION_ITEM = "action_item"
+    ACTION_ITEM_DONE = "action_item_done"
+    ACTION_ITEM_REOPENED = "action_item_reopened"
+    POSTMORTEM_POSTED = "postmortem_posted"
+    POSTMORTEM_DONE = "postmortem_done"
     POLICY_PROBLEM = "policy_problem"  # a policy target Slack does not know
     SLACK_FAILURE = "slack_failure"  # something warroom gave up on, as told to people
+
+
+# A Slack mention as stored in a timeline text (warroom's "Technical Lead: <@U123>", or what
+# Slack made of an "@bob" typed into a note). Shown as plain "@U123": readable, never a ping.
+_MENTION = re.compile(r"<@([UW][A-Z0-9_]{1,40})(?:\|[^<>]{0,80})?>")
+# Bookkeeping about the post-mortem itself, left out of the post-mortem it would describe.
+LEFT_OUT_OF_DRAFT = frozenset({"postmortem_posted"})
+
+
+def plain_mentions(text: str) -> str:
+    return _MENTION.sub(r"@\1", text)
 
 
 async def record_event(

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from types import MappingProxyType
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -193,6 +193,8 @@ DEFAULT_PERMISSIONS: Mapping[PermissionAction, tuple[str, ...]] = MappingProxyTy
         "note": ("members",),
         "ack": ("members",),
         "action": ("members",),
+        # Correcting the record: delete or re-time timeline entries, close others' action items.
+        "timeline": ("commander", "scribe"),
     }
 )
 Grantees = Annotated[
@@ -214,6 +216,7 @@ class Permissions(_Model):
     note: Grantees = DEFAULT_PERMISSIONS["note"]
     ack: Grantees = DEFAULT_PERMISSIONS["ack"]
     action: Grantees = DEFAULT_PERMISSIONS["action"]
+    timeline: Grantees = DEFAULT_PERMISSIONS["timeline"]
 
     def allowed(self, action: PermissionAction) -> tuple[str, ...]:
         grantees: tuple[str, ...] = getattr(self, action)
@@ -255,6 +258,8 @@ class Policy(_Model):
     archive_after: Duration | None = None  # archive the channel this long after close
     digest: Digest | None = None
     timeline_emoji: Annotated[str, AfterValidator(_emoji)] = "pushpin"
+    # How the post-mortem draft reaches the channel: a Markdown file, or the channel's canvas.
+    postmortem_format: Literal["file", "canvas"] = "file"
     templates: Templates = Templates()
 
     @model_validator(mode="before")

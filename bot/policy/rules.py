@@ -18,7 +18,7 @@ from bot.policy.durations import DurationError, format_duration, parse_duration
 
 Loc = tuple[str | int, ...]
 PermissionAction = Literal[
-    "resolve", "close", "severity", "assign", "update", "note", "ack", "action"
+    "resolve", "close", "severity", "assign", "update", "note", "ack", "action", "timeline"
 ]
 PERMISSION_ACTIONS: tuple[PermissionAction, ...] = get_args(PermissionAction)
 SPECIAL_GRANTEES = ("members", "anyone")

@@ -47,7 +47,15 @@ UPDATE_ACTION = "incident_post_update"
 ASSIGN_ACTION = "incident_assign_roles"
 SEVERITY_ACTION = "incident_change_severity"
 RESOLVE_ACTION = "incident_resolve"
-PANEL_ACTIONS = (ACK_ACTION, UPDATE_ACTION, ASSIGN_ACTION, SEVERITY_ACTION, RESOLVE_ACTION)
+ADD_ACTION_ACTION = "incident_add_action"
+PANEL_ACTIONS = (
+    ACK_ACTION,
+    UPDATE_ACTION,
+    ASSIGN_ACTION,
+    SEVERITY_ACTION,
+    RESOLVE_ACTION,
+    ADD_ACTION_ACTION,
+)
 PANEL_ACTIONS_BLOCK = "incident_panel_actions"
 
 _USER_ID = re.compile(r"[UWB][A-Z0-9_]+")
@@ -222,6 +230,19 @@ def _described(heading: str, body: str, *, empty: str) -> str:
     return head + safe_mrkdwn(text, SECTION_TEXT_LIMIT - len(head))
 
 
+def _followups(card: IncidentCard) -> str:
+    """What the incident leaves behind, once there is any: open action items, the
+    post-mortem's final document."""
+    parts = []
+    if card.open_action_items:
+        plural = "s" if card.open_action_items != 1 else ""
+        parts.append(f"*Action items:* {card.open_action_items} open item{plural}")
+    link = safe_url(card.postmortem_link)
+    if link is not None:
+        parts.append(f"*Post-mortem:* <{link}|final document>")
+    return " · ".join(parts)
+
+
 def _links(card: IncidentCard) -> list[str]:
     out: list[str] = []
     runbook = safe_url(card.runbook)
@@ -310,6 +331,9 @@ class IncidentTemplates:
                     text=mrkdwn(_described("Affected services", card.affected_services, empty=""))
                 )
             )
+        followups = _followups(card)
+        if followups:
+            blocks.append(SectionBlock(text=mrkdwn(followups)))
         links = _links(card)
         if links:
             blocks.append(ContextBlock(elements=[mrkdwn(link) for link in links]))
@@ -334,6 +358,11 @@ class IncidentTemplates:
             ),
             ButtonElement(
                 text=plain("Resolve", BUTTON_TEXT_LIMIT), action_id=RESOLVE_ACTION, value=value
+            ),
+            ButtonElement(
+                text=plain("Add action item", BUTTON_TEXT_LIMIT),
+                action_id=ADD_ACTION_ACTION,
+                value=value,
             ),
         ]
         blocks.append(ActionsBlock(block_id=PANEL_ACTIONS_BLOCK, elements=buttons))

@@ -58,6 +58,9 @@ SHARE_OPTION = "share"
 SUMMARY_BLOCK = "summary"
 ROOT_CAUSE_BLOCK = "root_cause"
 IMPACT_ENDED_BLOCK = "impact_ended_at"
+FACTORS_BLOCK = "contributing_factors"
+WENT_WELL_BLOCK = "went_well"
+WENT_BADLY_BLOCK = "went_badly"
 ROLE_BLOCK_PREFIX = "role:"
 SEVERITY_BLOCK = "severity"
 
@@ -84,6 +87,10 @@ class ResolveAnswers:
     summary: str
     root_cause: str
     impact_ended_at: datetime | None  # aware UTC
+    # Optional first thoughts for the post-mortem draft, while they are fresh.
+    contributing_factors: str = ""
+    went_well: str = ""
+    went_badly: str = ""
 
 
 # -- building -------------------------------------------------------------------------------
@@ -226,6 +233,21 @@ def resolve_modal(*, card: IncidentCard) -> dict[str, Any]:
             optional=True,
             hint=plain("Leave empty for now", LABEL_LIMIT),
             element=DateTimePickerElement(action_id=IMPACT_ENDED_BLOCK),
+        ),
+        _text_input(
+            FACTORS_BLOCK,
+            "Contributing factors",
+            placeholder="For the post-mortem draft: what made it likelier or worse",
+            optional=True,
+        ),
+        _text_input(
+            WENT_WELL_BLOCK, "What went well", placeholder="For the post-mortem", optional=True
+        ),
+        _text_input(
+            WENT_BADLY_BLOCK,
+            "What didn't go well",
+            placeholder="Systems and processes, not people",
+            optional=True,
         ),
     ]
     return _modal(
@@ -403,6 +425,9 @@ def parse_resolve_submission(values: object) -> ResolveAnswers:
         summary=_typed(values, SUMMARY_BLOCK),
         root_cause=_typed(values, ROOT_CAUSE_BLOCK),
         impact_ended_at=_epoch(values, IMPACT_ENDED_BLOCK),
+        contributing_factors=_typed(values, FACTORS_BLOCK),
+        went_well=_typed(values, WENT_WELL_BLOCK),
+        went_badly=_typed(values, WENT_BADLY_BLOCK),
     )
 
 

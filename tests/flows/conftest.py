@@ -22,7 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import FixedClock
+from bot.flows.capture import TimelineCapture
 from bot.flows.declare import DeclareRequest, declare
+from bot.flows.followups import Followups
 from bot.flows.operations import IncidentOperations
 from bot.flows.resolution import Resolution
 from bot.policy import Policy, default_policy, parse_policy
@@ -73,6 +75,8 @@ class Flows:
     membership: Membership
     ops: IncidentOperations = field(init=False)
     resolution: Resolution = field(init=False)
+    capture: TimelineCapture = field(init=False)
+    followups: Followups = field(init=False)
     _keys: Iterator[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
@@ -88,6 +92,8 @@ class Flows:
         }
         self.ops = IncidentOperations(**deps)
         self.resolution = Resolution(**deps)
+        self.capture = TimelineCapture(**deps)
+        self.followups = Followups(**deps)
 
     def advance(self, delta: timedelta) -> datetime:
         self.clock.set(self.clock.now() + delta)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.flows.effects import Refresh, Resolved
+from bot.flows.effects import PostmortemRequested, Refresh, Resolved
 from bot.flows.operations import UpdateRequest
 from bot.flows.permissions import Refused
 from tests.flows.conftest import DECLARER, NOW, RESPONDER, Flows
@@ -35,6 +35,8 @@ async def test_resolve(flows: Flows, severity: str, postmortem_in: timedelta | N
             postmortem_due_at=due,
         ),
         Refresh(n, topic=True),
+        # The severities that require a post-mortem get the draft posted.
+        *([PostmortemRequested(n, by=DECLARER, reason="resolved")] if postmortem_in else []),
     ]
     incident = await flows.incident(n)
     assert incident.status == "resolved"
