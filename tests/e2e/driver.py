@@ -319,6 +319,12 @@ class SlackDriver:
                     "value": action.get("value"),
                     "action_ts": f"{time.time():.6f}",
                     **({"text": action["text"]} if "text" in action else {}),
+                    # An overflow menu or a select: the option the person chose.
+                    **(
+                        {"selected_option": action["selected_option"]}
+                        if "selected_option" in action
+                        else {}
+                    ),
                 }
             ],
             "is_enterprise_install": False,

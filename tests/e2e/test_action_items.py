@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.driver import SlackDriver, WarroomServer, wait_for
+from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, panel_messages, wait_provisioned
 from tests.fakeslack import FakeSlack
 
@@ -138,3 +138,29 @@ def test_my_actions_outside_a_channel_hide_a_private_incidents_title(
     assert "INC-2 (private)" in mine
     others = json.dumps(slack.slash("U_BOB", "actions", channel="general").json)
     assert "Revoke the token" not in others
+
+
+def test_the_panel_button_opens_the_action_item_form(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    cid = _incident(slack, fake)
+    panel = panel_messages(fake.channel(cid))[0]
+    button = _button(fake.message(cid, panel.ts).blocks, "incident_add_action")
+    slack.block_action("U_ALICE", button, channel=cid, message_ts=panel.ts)
+    view = wait_for(
+        lambda: next(
+            (
+                v.payload
+                for v in fake.views("U_ALICE")
+                if v.payload.get("callback_id") == "incident_action_item"
+            ),
+            None,
+        ),
+        what="the action item form",
+    )
+    values = fill_modal(view, {"What needs doing": "Document pool tuning", "Owner": "U_CAROL"})
+    assert slack.view_submission("U_ALICE", view, values).status == 200
+    assert slack.view_submission("U_ALICE", view, values).status == 200  # a double submit
+    wait_for(lambda: fake.dms("U_CAROL"), what="the owner's DM")
+    assert _items(warroom) == [("Document pool tuning", "U_CAROL", None, 0)]
+    assert len(fake.dms("U_CAROL")) == 1

@@ -75,7 +75,7 @@ def test_declare_p1_end_to_end(slack: SlackDriver, fake: FakeSlack, warroom: War
     ]
     assert actions == [
         "incident_ack", "incident_post_update", "incident_assign_roles",
-        "incident_change_severity", "incident_resolve",
+        "incident_change_severity", "incident_resolve", "incident_add_action",
     ]  # fmt: skip
     (announcement,) = metadata_posts(fake.channel("incident-response"), "announcement", 1)
     assert f"<#{channel.id}>" in json.dumps(announcement.blocks)

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
@@ -255,3 +256,47 @@ def test_a_500_from_the_completion_is_recognised_or_retried_never_doubled(
     slack.slash("U_ALICE", "postmortem", channel=cid)
     wait_for(lambda: len(_shared_files(fake, cid)) == 2, what="the retried draft", timeout=20)
     assert len([m for m in fake.channel(cid).messages if m.files]) == 2
+
+
+def test_with_canvas_format_the_channel_canvas_holds_the_latest_draft(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    default = (REPO_ROOT / "bot" / "policy" / "default.yaml").read_text("utf-8")
+    policy.write_text(default.replace("postmortem_format: file", "postmortem_format: canvas"))
+    server = WarroomServer(fake=fake, workdir=tmp_path / "w", policy=policy)
+    server.start()
+    try:
+        slack = SlackDriver(server, fake)
+        declare(slack, fake, "U_ALICE", {"Title": "Disk full", "Severity": "P2"})
+        cid = wait_provisioned(fake, 1).id
+        _resolve(slack, fake, server, cid)
+        [canvas] = wait_for(
+            lambda: [c for c in fake.canvases() if c.channel_id == cid], what="the canvas"
+        )
+        assert "INC-1" in canvas.markdown
+        assert "Raised the pool to 100" in canvas.markdown
+        wait_for(
+            lambda: [m for m in fake.channel(cid).messages if "canvas" in m.text],
+            what="the one line about it",
+        )
+        assert fake.files() == [] or all(cid not in f.channels for f in fake.files())
+
+        slack.slash("U_ALICE", "note Found a second cause", channel=cid)
+        slack.slash("U_ALICE", "postmortem", channel=cid)
+        wait_for(
+            lambda: "Found a second cause" in fake.canvases()[0].markdown,
+            what="the canvas replaced by the fresh draft",
+        )
+        assert len([c for c in fake.canvases() if c.channel_id == cid]) == 1
+        notes = wait_for(
+            lambda: (
+                [m for m in fake.channel(cid).messages if "canvas" in m.text]
+                if len([m for m in fake.channel(cid).messages if "canvas" in m.text]) == 2
+                else None
+            ),
+            what="a second one-line note",
+        )
+        assert len(notes) == 2
+    finally:
+        server.stop()

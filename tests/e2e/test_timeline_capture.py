@@ -241,3 +241,53 @@ def test_hostile_text_never_reaches_slack_raw(
     assert "&lt;!channel&gt;" in body
     for text in fake.render_texts():
         assert "<!channel>" not in text
+
+
+def test_the_commander_deletes_and_re_times_entries_from_the_timeline(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    cid = _incident(slack, fake)
+    slack.slash("U_ALICE", "note Impact started", channel=cid)
+    slack.slash("U_ALICE", "note Wrong note", channel=cid)
+    page = slack.slash("U_ALICE", "timeline", channel=cid).json
+    menus = {
+        block["text"]["text"].split(" · ")[2]: block["accessory"]
+        for block in page["blocks"]
+        if block.get("accessory", {}).get("type") == "overflow"
+    }
+    wrong = menus["Wrong note"]
+    delete = next(o for o in wrong["options"] if o["text"]["text"] == "Delete")
+    slack.block_action("U_ALICE", {**wrong, "selected_option": delete}, channel=cid)
+    wait_for(
+        lambda: (
+            ("Wrong note",)
+            not in db_rows(warroom, "select text from timeline_events where kind = 'note'")
+        ),
+        what="the deleted note to go",
+    )
+
+    started = menus["Impact started"]
+    retime = next(o for o in started["options"] if o["text"]["text"].startswith("Change time"))
+    slack.block_action("U_ALICE", {**started, "selected_option": retime}, channel=cid)
+    view = wait_for(
+        lambda: next(
+            (
+                v.payload
+                for v in fake.views("U_ALICE")
+                if v.payload.get("callback_id") == "timeline_retime"
+            ),
+            None,
+        ),
+        what="the re-time form",
+    )
+    backfill = int(time.time()) - 3600
+    values = {"when": {"when": {"type": "datetimepicker", "selected_date_time": backfill}}}
+    assert slack.view_submission("U_ALICE", view, values).status == 200
+    [(at,)] = db_rows(warroom, "select at from timeline_events where text = 'Impact started'")
+    assert str(at).startswith(datetime.fromtimestamp(backfill, tz=UTC).strftime("%Y-%m-%d %H:%M"))
+
+    # A responder sees the timeline but gets no menu to change it.
+    slack.slash("U_ALICE", "assign tech_lead <@U_BOB|bob>", channel=cid)
+    reader = json.dumps(slack.slash("U_BOB", "timeline", channel=cid).json)
+    assert "Impact started" in reader
+    assert "overflow" not in reader

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import store
 from bot.flows.capture import PIN_HOLDER, SHORTCUT_HOLDER, CapturedSource, capture_key
@@ -103,3 +107,42 @@ async def test_a_ts_that_is_no_time_is_not_held(flows: Flows) -> None:
 def test_the_job_payload_round_trips() -> None:
     given = CapturedSource(channel="C1", ts=MESSAGE_TS, thread_ts="1.2", user="U1", text="t")
     assert CapturedSource.decode(given.encode()) == given
+
+
+async def test_capturing_costs_the_same_few_statements_however_busy_the_incident(
+    flows: Flows, engine: AsyncEngine
+) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        statements.append(sql)
+
+    async def cost(step: Callable[[], Awaitable[object]]) -> int:
+        statements.clear()
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            await step()
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        return len(
+            [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
+        )
+
+    n = await flows.declare()
+    first = await cost(lambda: flows.capture.hold(n, source=source(n), holder="U_A"))
+    second = await cost(lambda: flows.capture.hold(n, source=source(n), holder="U_Z"))
+    await flows.capture.release(n, ts=MESSAGE_TS, holder="U_Z")
+    for i in range(200):
+        ts = f"1741089{i:03d}.000100"
+        other = CapturedSource(channel=f"C_INC{n}", ts=ts)
+        await flows.capture.hold(n, source=other, holder="U_A")
+        await flows.capture.record(n, source=other, text="busy", author="U_A")
+    again = await cost(lambda: flows.capture.hold(n, source=source(n), holder="U_B"))
+    held = CapturedSource(channel=f"C_INC{n}", ts="1741089000.000100")
+    known = await cost(lambda: flows.capture.hold(n, source=held, holder="U_B"))
+    released = await cost(lambda: flows.capture.release(n, ts=MESSAGE_TS, holder="U_B"))
+
+    assert first <= 5
+    assert again == second <= 5  # 200 captured messages later: the same
+    assert known <= first  # already on the timeline: no job
+    assert released <= 5
