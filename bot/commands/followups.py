@@ -97,19 +97,13 @@ async def add_action(
             raise Refused(
                 f"I can't find that owner in this workspace, so nothing was added. Usage: {USAGE}."
             )
-        effects = await services.followups.add_action(number, by=by, request=request)
-        async with services.sessions() as session:
-            item = await store.get_action_item(session, item_id=_item_id(effects))
-        answer = ephemeral(views.action_added(action_view(item, title=None))) if item else None
+        item, effects = await services.followups.add_action(number, by=by, request=request)
+        answer = ephemeral(views.action_added(item)) if item is not None else None
         return Outcome(answer, effects=effects)
 
     if request.owner is None:
         return await store_it()
     return Outcome(later=store_it)
-
-
-def _item_id(effects: list[Any]) -> int:
-    return next((int(e.item_id) for e in effects if hasattr(e, "item_id")), 0)
 
 
 async def incident_actions(services: Services, number: int) -> dict[str, Any]:
@@ -269,7 +263,7 @@ def register(surface: Surface, services: Services) -> None:
         bind_request(incident=number)
         request = _action_answers(values)
         try:
-            effects = await services.followups.add_action(
+            _item, effects = await services.followups.add_action(
                 number, by=str(body["user"]["id"]), request=request, key=f"action:{view.get('id')}"
             )
         except Refused as refusal:

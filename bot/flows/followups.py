@@ -112,9 +112,10 @@ class Followups(IncidentFlow):
     # -- action items --------------------------------------------------------------------------
     async def add_action(
         self, number: int, *, by: str, request: ActionRequest, key: str | None = None
-    ) -> list[Effect]:
+    ) -> tuple[ActionItemView | None, list[Effect]]:
         """Store the item once (per submission `key`), note it on the timeline, tell the
-        owner. Bad input is refused before anything is stored."""
+        owner. Bad input is refused before anything is stored. Returns the item (None for a
+        repeated submission) and the effects to deliver."""
         incident = await self.incident(number)
         await self.authorize(incident, by, "action")
         now = self.clock.now()
@@ -124,7 +125,7 @@ class Followups(IncidentFlow):
             if key is not None and not await store.claim_idempotency_key(
                 session, key=key, now=now, incident_number=number
             ):
-                return []
+                return None, []
             item = await store.add_action_item(
                 session,
                 incident_number=number,
@@ -145,7 +146,7 @@ class Followups(IncidentFlow):
             ]
             queued = await self._enqueue(session, number, effects)
             await session.commit()
-        return queued
+        return action_view(item, title=None), queued
 
     @staticmethod
     def check_action(request: ActionRequest, *, today: date) -> None:
@@ -201,10 +202,20 @@ class Followups(IncidentFlow):
 
     # -- post-mortem ---------------------------------------------------------------------------
     async def request_postmortem(self, number: int, *, by: str) -> list[Effect]:
-        """A fresh draft, posted as a new version (a file with a one-line message)."""
+        """A fresh draft, posted as a new version (a file with a one-line message); at most
+        one a minute per incident, so impatient repeats never flood the channel."""
         incident = await self.incident(number)
         await self.authorize(incident, by, "note")
+        now = self.clock.now()
         async with self.sessions() as session:
+            minute = now.strftime("%Y%m%d%H%M")
+            if not await store.claim_idempotency_key(
+                session, key=f"{number}:postmortem:{minute}", now=now, incident_number=number
+            ):
+                raise Refused(
+                    f"A fresh draft of {label(number)} is on its way already; "
+                    "ask again in a minute for a newer one."
+                )
             queued = await self._enqueue(
                 session, number, [PostmortemRequested(number, by=by, reason="requested")]
             )

@@ -91,7 +91,7 @@ async def test_an_action_item_is_stored_noted_and_its_owner_told(flows: Flows) -
     n = await flows.declare()
     request = ActionRequest("Add a pool alert", owner=RESPONDER, due_on=date(2025, 3, 10))
 
-    effects = await flows.followups.add_action(n, by=DECLARER, request=request)
+    view, effects = await flows.followups.add_action(n, by=DECLARER, request=request)
 
     [added, refresh] = effects
     assert isinstance(added, ActionItemAdded)
@@ -105,6 +105,8 @@ async def test_an_action_item_is_stored_noted_and_its_owner_told(flows: Flows) -
         date(2025, 3, 10),
     )
     assert added.item_id == item.id
+    assert view is not None
+    assert (view.id, view.text, view.owner) == (item.id, "Add a pool alert", RESPONDER)
     assert (await flows.timeline(n))[-1].text == "Action item: Add a pool alert"
 
 
@@ -131,7 +133,7 @@ async def test_bad_action_items_are_refused_and_nothing_is_stored(
 
 async def test_an_action_item_due_today_is_fine(flows: Flows) -> None:
     n = await flows.declare()
-    effects = await flows.followups.add_action(
+    _item, effects = await flows.followups.add_action(
         n, by=DECLARER, request=ActionRequest("Fix", due_on=NOW.date())
     )
     assert effects
@@ -140,8 +142,10 @@ async def test_an_action_item_due_today_is_fine(flows: Flows) -> None:
 async def test_a_submitted_form_adds_one_item(flows: Flows) -> None:
     n = await flows.declare()
     request = ActionRequest("Fix")
-    assert await flows.followups.add_action(n, by=DECLARER, request=request, key="action:V1")
-    assert await flows.followups.add_action(n, by=DECLARER, request=request, key="action:V1") == []
+    first = await flows.followups.add_action(n, by=DECLARER, request=request, key="action:V1")
+    assert first[0] is not None
+    again = await flows.followups.add_action(n, by=DECLARER, request=request, key="action:V1")
+    assert again == (None, [])
 
 
 async def test_owner_commander_and_scribe_close_items_others_may_not(flows: Flows) -> None:
@@ -207,9 +211,14 @@ async def test_the_final_post_mortem_stops_its_deadline(flows: Flows) -> None:
     )
 
 
-async def test_a_fresh_draft_is_a_new_effect_each_time(flows: Flows) -> None:
+async def test_a_fresh_draft_is_a_new_effect_each_time_at_most_one_a_minute(
+    flows: Flows,
+) -> None:
     n = await flows.declare()
     first = await flows.followups.request_postmortem(n, by=RESPONDER)
+    with pytest.raises(Refused, match="on its way"):
+        await flows.followups.request_postmortem(n, by=DECLARER)
+    flows.advance(timedelta(minutes=1))
     second = await flows.followups.request_postmortem(n, by=RESPONDER)
     assert first == second == [PostmortemRequested(n, by=RESPONDER, reason="requested")]
     assert first[0].job != second[0].job
