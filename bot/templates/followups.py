@@ -28,10 +28,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
     UserSelectElement,
 )
-from slack_sdk.models.views import View
 
 from bot.flows.cards import ActionItemView, IncidentCard, RenderedMessage, TimelinePage
-from bot.templates.declare import VIEW_TEXT_LIMIT
 from bot.templates.incident import (
     BUTTON_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
@@ -45,9 +43,9 @@ from bot.templates.incident import (
 from bot.templates.ops_common import (
     MESSAGE_BLOCKS_LIMIT,
     headline,
-    modal_metadata,
     rendered,
 )
+from bot.templates.ops_modals import about, incident_modal
 from bot.templates.text import safe_mrkdwn
 
 ACTION_DONE_ACTION = "action_item_done"
@@ -213,28 +211,6 @@ def timeline_done(text: str) -> RenderedMessage:
 # -- modals --------------------------------------------------------------------------------
 
 
-def _modal(
-    card: IncidentCard,
-    *,
-    callback_id: str,
-    title: str,
-    submit: str,
-    blocks: Sequence[Block],
-    metadata: str | None = None,
-) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=callback_id,
-        title=plain(title, VIEW_TEXT_LIMIT),
-        submit=plain(submit, VIEW_TEXT_LIMIT),
-        close=plain("Cancel", VIEW_TEXT_LIMIT),
-        private_metadata=metadata or modal_metadata(card.number, card.channel_id),
-        blocks=[SectionBlock(text=mrkdwn(f"*{headline(card, 1000)}*")), *blocks],
-    )
-    view.validate_json()
-    return view.to_dict()
-
-
 def _when(label: str, hint: str, initial: datetime | None = None) -> InputBlock:
     return InputBlock(
         block_id=WHEN_BLOCK,
@@ -263,8 +239,12 @@ def note_modal(card: IncidentCard) -> dict[str, Any]:
         ),
         _when("When", 'Leave empty for now; set it to backfill ("impact started at 13:52")'),
     ]
-    return _modal(
-        card, callback_id=NOTE_CALLBACK, title="Add to timeline", submit="Add", blocks=blocks
+    return incident_modal(
+        card,
+        callback_id=NOTE_CALLBACK,
+        title="Add to timeline",
+        submit="Add",
+        blocks=[about(card), *blocks],
     )
 
 
@@ -277,12 +257,12 @@ def retime_modal(card: IncidentCard, *, entry_id: int, at: datetime, text: str) 
         SectionBlock(text=mrkdwn(safe_mrkdwn(one_line(text) or "(no text)", 2000))),
         _when("When it happened", "In your time zone", initial=at),
     ]
-    return _modal(
+    return incident_modal(
         card,
         callback_id=RETIME_CALLBACK,
         title="Correct the time",
         submit="Save",
-        blocks=blocks,
+        blocks=[about(card), *blocks],
         metadata=metadata,
     )
 
@@ -349,8 +329,12 @@ def action_modal(card: IncidentCard) -> dict[str, Any]:
         _select(CATEGORY_BLOCK, "Improves", CATEGORY_CHOICES),
         _select(PRIORITY_BLOCK, "Priority (impact × effort)", PRIORITY_CHOICES),
     ]
-    return _modal(
-        card, callback_id=ACTION_CALLBACK, title="Add action item", submit="Add", blocks=blocks
+    return incident_modal(
+        card,
+        callback_id=ACTION_CALLBACK,
+        title="Add action item",
+        submit="Add",
+        blocks=[about(card), *blocks],
     )
 
 

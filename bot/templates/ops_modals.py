@@ -111,12 +111,12 @@ def _options(choices: Sequence[tuple[str, str]]) -> list[Option]:
     return out[:SELECT_OPTIONS_LIMIT]
 
 
-def _about(card: IncidentCard) -> SectionBlock:
+def about(card: IncidentCard) -> SectionBlock:
     """The modal's first block: which incident this is about."""
     return SectionBlock(text=mrkdwn(f"*{headline(card, 1000)}*"))
 
 
-def _text_input(
+def text_input(
     block_id: str, label: str, *, placeholder: str, optional: bool = False
 ) -> InputBlock:
     return InputBlock(
@@ -131,16 +131,24 @@ def _text_input(
     )
 
 
-def _modal(
-    card: IncidentCard, *, callback_id: str, title: str, submit: str, blocks: Sequence[Block]
+def incident_modal(
+    card: IncidentCard,
+    *,
+    callback_id: str,
+    title: str,
+    submit: str,
+    blocks: Sequence[Block],
+    metadata: str | None = None,
 ) -> dict[str, Any]:
+    """A modal about one incident: its metadata names the incident (and its channel) unless
+    `metadata` says more; every incident modal is built here."""
     view = View(
         type="modal",
         callback_id=callback_id,
         title=plain(title, VIEW_TEXT_LIMIT),
         submit=plain(submit, VIEW_TEXT_LIMIT),
         close=plain("Cancel", VIEW_TEXT_LIMIT),
-        private_metadata=modal_metadata(card.number, card.channel_id),
+        private_metadata=metadata or modal_metadata(card.number, card.channel_id),
         blocks=list(blocks)[:MODAL_BLOCKS_LIMIT],
     )
     view.validate_json()
@@ -172,14 +180,14 @@ def update_modal(
         if default_next_minutes is not None and 1 <= default_next_minutes <= NEXT_UPDATE_MAX_MINUTES
         else None
     )
-    blocks: list[Block] = [_about(card)]
+    blocks: list[Block] = [about(card)]
     if options:
         blocks.append(
             InputBlock(block_id=STATUS_BLOCK, label=plain("Status", 2000), element=status)
         )
     blocks += [
-        _text_input(IMPACT_BLOCK, "Impact", placeholder="Who is affected and how, right now"),
-        _text_input(
+        text_input(IMPACT_BLOCK, "Impact", placeholder="Who is affected and how, right now"),
+        text_input(
             ACTIONS_BLOCK,
             "What is being done",
             placeholder="What the responders are doing and what comes next",
@@ -210,18 +218,18 @@ def update_modal(
                 ),
             )
         )
-    return _modal(
+    return incident_modal(
         card, callback_id=UPDATE_CALLBACK, title="Post status update", submit="Post", blocks=blocks
     )
 
 
 def resolve_modal(*, card: IncidentCard) -> dict[str, Any]:
     blocks: list[Block] = [
-        _about(card),
-        _text_input(
+        about(card),
+        text_input(
             SUMMARY_BLOCK, "Resolution summary", placeholder="What fixed it; what users see now"
         ),
-        _text_input(
+        text_input(
             ROOT_CAUSE_BLOCK,
             "Root cause",
             placeholder="If it is known already; the post-mortem can add it later",
@@ -234,23 +242,23 @@ def resolve_modal(*, card: IncidentCard) -> dict[str, Any]:
             hint=plain("Leave empty for now", LABEL_LIMIT),
             element=DateTimePickerElement(action_id=IMPACT_ENDED_BLOCK),
         ),
-        _text_input(
+        text_input(
             FACTORS_BLOCK,
             "Contributing factors",
             placeholder="For the post-mortem draft: what made it likelier or worse",
             optional=True,
         ),
-        _text_input(
+        text_input(
             WENT_WELL_BLOCK, "What went well", placeholder="For the post-mortem", optional=True
         ),
-        _text_input(
+        text_input(
             WENT_BADLY_BLOCK,
             "What didn't go well",
             placeholder="Systems and processes, not people",
             optional=True,
         ),
     ]
-    return _modal(
+    return incident_modal(
         card,
         callback_id=RESOLVE_CALLBACK,
         title="Resolve incident",
@@ -265,7 +273,7 @@ def role_block_id(role_id: str) -> str:
 
 def assign_modal(*, card: IncidentCard, roles: Sequence[RoleLine]) -> dict[str, Any]:
     """One optional user picker per role (`role:<role_id>`), preset to the current holder."""
-    blocks: list[Block] = [_about(card)]
+    blocks: list[Block] = [about(card)]
     seen: set[str] = set()
     for role in roles:
         if not usable_value(role.role_id) or role.role_id in seen:
@@ -288,7 +296,7 @@ def assign_modal(*, card: IncidentCard, roles: Sequence[RoleLine]) -> dict[str, 
         )
     if len(blocks) == 1:
         blocks.append(SectionBlock(text=mrkdwn("_The policy defines no roles to assign._")))
-    return _modal(
+    return incident_modal(
         card, callback_id=ASSIGN_CALLBACK, title="Assign roles", submit="Save", blocks=blocks
     )
 
@@ -302,7 +310,7 @@ def severity_modal(*, card: IncidentCard, severities: Sequence[Choice]) -> dict[
         options=options,
         initial_option=current,
     )
-    blocks: list[Block] = [_about(card)]
+    blocks: list[Block] = [about(card)]
     if options:
         blocks.append(
             InputBlock(
@@ -311,7 +319,7 @@ def severity_modal(*, card: IncidentCard, severities: Sequence[Choice]) -> dict[
         )
     else:
         blocks.append(SectionBlock(text=mrkdwn("_The policy defines no severities._")))
-    return _modal(
+    return incident_modal(
         card,
         callback_id=SEVERITY_CALLBACK,
         title="Change severity",
@@ -323,7 +331,7 @@ def severity_modal(*, card: IncidentCard, severities: Sequence[Choice]) -> dict[
 def close_confirm_modal(*, card: IncidentCard, open_items: Sequence[str]) -> dict[str, Any]:
     """Asks before closing an incident whose action items are not all done."""
     count = len(open_items)
-    blocks: list[Block] = [_about(card)]
+    blocks: list[Block] = [about(card)]
     if count:
         noun = "action item is" if count == 1 else "action items are"
         intro = f"{count} {noun} still open:\n"
@@ -335,7 +343,7 @@ def close_confirm_modal(*, card: IncidentCard, open_items: Sequence[str]) -> dic
     else:
         ask = "Close the incident?"
     blocks.append(ContextBlock(elements=[mrkdwn(ask)]))
-    return _modal(
+    return incident_modal(
         card,
         callback_id=CLOSE_CONFIRM_CALLBACK,
         title="Close incident",

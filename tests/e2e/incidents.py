@@ -113,3 +113,20 @@ def provisioning(server: WarroomServer, number: int) -> dict[str, str]:
 
 def job_states(server: WarroomServer, kind: str) -> list[str]:
     return [state for (state,) in db_rows(server, "select state from jobs where kind = ?", kind)]
+
+
+def opened_view(fake: FakeSlack, user: str, callback_id: str) -> dict[str, Any]:
+    """The newest `callback_id` modal opened for `user`, once Slack has it."""
+
+    def newest() -> dict[str, Any] | None:
+        return next(
+            (
+                dict(v.payload)
+                for v in fake.views(user)
+                if v.payload.get("callback_id") == callback_id
+            ),
+            None,
+        )
+
+    found: dict[str, Any] = wait_for(newest, what=f"the {callback_id} modal", timeout=5)
+    return found

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, declare, panel_messages, wait_provisioned
+from tests.e2e.incidents import db_rows, declare, opened_view, panel_messages, wait_provisioned
 from tests.fakeslack import FakeSlack
 
 
@@ -147,17 +147,7 @@ def test_the_panel_button_opens_the_action_item_form(
     panel = panel_messages(fake.channel(cid))[0]
     button = _button(fake.message(cid, panel.ts).blocks, "incident_add_action")
     slack.block_action("U_ALICE", button, channel=cid, message_ts=panel.ts)
-    view = wait_for(
-        lambda: next(
-            (
-                v.payload
-                for v in fake.views("U_ALICE")
-                if v.payload.get("callback_id") == "incident_action_item"
-            ),
-            None,
-        ),
-        what="the action item form",
-    )
+    view = opened_view(fake, "U_ALICE", "incident_action_item")
     values = fill_modal(view, {"What needs doing": "Document pool tuning", "Owner": "U_CAROL"})
     assert slack.view_submission("U_ALICE", view, values).status == 200
     assert slack.view_submission("U_ALICE", view, values).status == 200  # a double submit

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, declare, wait_provisioned
+from tests.e2e.incidents import db_rows, declare, opened_view, wait_provisioned
 from tests.fakeslack import FakeSlack
 
 HOSTILE = "<!channel> <https://evil.example/login|click to fix> <@U_BOB> " + "x" * 5000
@@ -201,17 +201,7 @@ def test_notes_by_command_and_by_form(
     assert "Added to the timeline of INC-1" in reply.json["text"]
 
     assert slack.slash("U_ALICE", "note", channel=cid).status == 200
-    view = wait_for(
-        lambda: next(
-            (
-                v.payload
-                for v in fake.views("U_ALICE")
-                if v.payload.get("callback_id") == "incident_note"
-            ),
-            None,
-        ),
-        what="the note form",
-    )
+    view = opened_view(fake, "U_ALICE", "incident_note")
     values = fill_modal(view, {"Note": "Paged the DBA"})
     assert slack.view_submission("U_ALICE", view, values).status == 200
     assert slack.view_submission("U_ALICE", view, values).status == 200  # a double submit
@@ -269,17 +259,7 @@ def test_the_commander_deletes_and_re_times_entries_from_the_timeline(
     started = menus["Impact started"]
     retime = next(o for o in started["options"] if o["text"]["text"].startswith("Change time"))
     slack.block_action("U_ALICE", {**started, "selected_option": retime}, channel=cid)
-    view = wait_for(
-        lambda: next(
-            (
-                v.payload
-                for v in fake.views("U_ALICE")
-                if v.payload.get("callback_id") == "timeline_retime"
-            ),
-            None,
-        ),
-        what="the re-time form",
-    )
+    view = opened_view(fake, "U_ALICE", "timeline_retime")
     backfill = int(time.time()) - 3600
     values = {"when": {"when": {"type": "datetimepicker", "selected_date_time": backfill}}}
     assert slack.view_submission("U_ALICE", view, values).status == 200
