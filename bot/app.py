@@ -22,14 +22,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
-from bot import effects_followups  # noqa: F401  (registers its effect handlers)
+from bot import effects_clock, effects_followups  # noqa: F401  (register their effect handlers)
 from bot.channel_jobs import MEMBERS_JOB, ArchiveChannel, RefreshMembers, TellHumans
 from bot.clock import Clock, SystemClock
+from bot.clock_jobs import RemindActionOwner, RingClock
 from bot.commands import register_all
 from bot.commands.surface import Surface
 from bot.effects import EffectRunner, check_registry
+from bot.flows.alarms import ACTION_DUE_JOB
 from bot.flows.capture import CAPTURE_JOB, TimelineCapture
-from bot.flows.changes import ARCHIVE_JOB
+from bot.flows.changes import ARCHIVE_JOB, CLOCK_JOB
+from bot.flows.clock import IncidentClock
 from bot.flows.effects import EFFECT_JOB
 from bot.flows.followups import Followups
 from bot.flows.operations import IncidentOperations
@@ -163,6 +166,10 @@ def build_jobs(
     )
     jobs.register(ARCHIVE_JOB, ArchiveChannel(sessions=sessions, gateway=gateway, clock=clock))
     jobs.register(MEMBERS_JOB, RefreshMembers(sessions=sessions, gateway=gateway, clock=clock))
+    jobs.register(CLOCK_JOB, RingClock(sessions=sessions, policy=policy, clock=clock))
+    jobs.register(
+        ACTION_DUE_JOB, RemindActionOwner(sessions=sessions, gateway=gateway, clock=clock)
+    )
     jobs.register(
         CAPTURE_JOB,
         CaptureMessage(sessions=sessions, policy=policy, gateway=gateway, clock=clock),
@@ -201,6 +208,7 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         resolution=Resolution(sessions=sessions, policy=policy, clock=clock),
         capture=TimelineCapture(sessions=sessions, policy=policy, clock=clock),
         followups=Followups(sessions=sessions, policy=policy, clock=clock),
+        alarms=IncidentClock(sessions=sessions, policy=policy, clock=clock),
     )
 
 

@@ -225,7 +225,7 @@ async def _notify_upgrade(d: Delivery, *, old: str, new: str) -> None:
     message = ops.severity_notify_message(d.card, old=old, new=new)
     for target in severity.notify if severity else ():
         try:
-            await _tell(d, target, message, mark=f"notify:{new}:{target}")
+            await tell(d, target, message, mark=f"notify:{new}:{target}")
         except SlackFailure as failure:
             if failure.transient:
                 raise  # the effect is retried; what was sent is recognised
@@ -234,7 +234,7 @@ async def _notify_upgrade(d: Delivery, *, old: str, new: str) -> None:
             )
 
 
-async def _tell(d: Delivery, target: Target, message: RenderedMessage, *, mark: str) -> None:
+async def tell(d: Delivery, target: Target, message: RenderedMessage, *, mark: str) -> None:
     messenger = d.runner.messenger
     if target.kind == "channel":
         channel = target.value if target.is_id else "#" + target.value

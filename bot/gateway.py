@@ -148,6 +148,12 @@ class SlackGateway(ContentGateway):
             )
         ]
 
+    async def user_timezone(self, *, user: str) -> str | None:
+        """The person's Slack time zone (IANA name), None when Slack has none."""
+        data = await self.call("users.info", user=user)
+        tz = (data.get("user") or {}).get("tz")
+        return str(tz) if tz else None
+
     async def user_exists(self, *, user: str) -> bool:
         """Whether Slack knows `user` (a bare id typed in a command is checked, after the ack)."""
         try:
@@ -206,7 +212,7 @@ class SlackGateway(ContentGateway):
     async def group_members(self, *, group: str) -> list[str]:
         """A group's members; kept for `GROUP_CACHE_SECONDS`, so a burst of declarations does
         not spend the rate-limited call once per incident (a cache, never authoritative)."""
-        group_id = await self._group_id(group)
+        group_id = await self.group_id(group)
         cached = self._group_members.get(group_id)
         if cached is not None and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
             return list(cached[1])
@@ -215,7 +221,8 @@ class SlackGateway(ContentGateway):
         self._group_members[group_id] = (time.monotonic(), members)
         return list(members)
 
-    async def _group_id(self, group: str) -> str:
+    async def group_id(self, group: str) -> str:
+        """`@handle` (or an id) → the group's id, for `<!subteam^…>` mentions."""
         if not group.startswith("@"):
             return group
         handle = group[1:]

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.flows.capture import TimelineCapture
+from bot.flows.clock import IncidentClock
 from bot.flows.effects import Effect
 from bot.flows.followups import Followups
 from bot.flows.operations import IncidentOperations
@@ -32,6 +33,7 @@ class Services:
     resolution: Resolution
     capture: TimelineCapture
     followups: Followups
+    alarms: IncidentClock
 
     async def deliver(self, effects: list[Effect]) -> None:
         """After the ack: run the jobs of these effects now (the tick would, a little later)."""

@@ -144,7 +144,14 @@ class Incident(SQLModel, table=True):
     ack_due_at: datetime | None = _utc()
     escalation_level: int = 0
     next_escalation_at: datetime | None = _utc()
-    reminder_sent_for: datetime | None = _utc()
+    reminder_sent_for: datetime | None = _utc()  # the slot of the last update reminder
+    snoozed_until: datetime | None = _utc()  # a one-off delay of the pending reminder
+    reminder_ts: str | None = None  # the last update reminder's message (superseded in place)
+    # When each one-off alarm went (None: not yet); the daily ones keep their last slot.
+    ack_noticed_at: datetime | None = _utc()
+    roles_nudged_at: datetime | None = _utc()
+    postmortem_reminded_at: datetime | None = _utc()
+    stale_nudged_at: datetime | None = _utc()
     postmortem_due_at: datetime | None = _utc()
     archive_at: datetime | None = _utc()
     update_count: int = 0

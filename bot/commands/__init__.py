@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.commands import declare, followups, incident, membership, modals, panel, timeline
+from bot.commands import (
+    declare,
+    followups,
+    incident,
+    membership,
+    modals,
+    panel,
+    reminders,
+    timeline,
+)
 from bot.commands.surface import Surface
 from bot.services import Services
 
@@ -15,3 +24,4 @@ def register_all(surface: Surface, services: Services) -> None:
     membership.register(surface, services)
     timeline.register(surface, services)  # 📌, pins, "Add to timeline", notes, corrections
     followups.register(surface, services)  # action items and their buttons
+    reminders.register(surface, services)  # the update reminder's Snooze

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
+from bot.flows.alarms import next_alarm_at
 from bot.flows.deadlines import with_deadlines
 from bot.flows.effects import EFFECT_JOB, Effect, encode, new_job_key
 from bot.flows.lifecycle import Status, can_move, legal_next
@@ -26,11 +28,31 @@ from bot.jobs import enqueue
 from bot.policy import PermissionAction, Policy
 
 ARCHIVE_JOB = "archive"
+CLOCK_JOB = "clock"
 
 
 def archive_key(number: int) -> str:
     """The one archive job of an incident (rescheduled by a second close, cancelled by reopen)."""
     return f"{ARCHIVE_JOB}:{number}"
+
+
+def clock_key(number: int) -> str:
+    """The one clock job of an incident: due at its earliest alarm (bot/flows/alarms.py)."""
+    return f"{CLOCK_JOB}:{number}"
+
+
+async def schedule_clock(
+    session: AsyncSession, incident: store.Incident, policy: Policy, *, now: datetime
+) -> None:
+    """Keep the incident's clock job due at its next alarm (none: cancelled)."""
+    number = _number(incident)
+    due = next_alarm_at(incident, policy)
+    if due is None:
+        await store.cancel_job(session, key=clock_key(number), now=now)
+        return
+    await store.reschedule_job(
+        session, key=clock_key(number), kind=CLOCK_JOB, incident_number=number, due_at=due, now=now
+    )
 
 
 CAS_RETRIES = 5
@@ -144,10 +166,19 @@ class IncidentFlow:
         raise Refused(f"{label(number)} is changing too fast right now; please try again.")
 
     async def _enqueue(
-        self, session: AsyncSession, number: int, effects: list[Effect]
+        self,
+        session: AsyncSession,
+        number: int,
+        effects: list[Effect],
+        *,
+        keys: list[str] | None = None,
+        due_at: datetime | None = None,
     ) -> list[Effect]:
-        """Store `effects` as jobs of the incident (the outbox); returns them with their job."""
-        queued = [dataclasses.replace(effect, job=new_job_key()) for effect in effects]
+        """Store `effects` as jobs of the incident (the outbox); returns them with their job.
+        `keys`: the jobs' keys when they must be unique to what caused them (an alarm's slot),
+        so that the same cause can never store the same effect twice."""
+        job_keys = keys or [new_job_key() for _ in effects]
+        queued = [dataclasses.replace(e, job=k) for e, k in zip(effects, job_keys, strict=True)]
         now = self.clock.now()
         for effect in queued:
             await enqueue(
@@ -157,6 +188,7 @@ class IncidentFlow:
                 incident_number=number,
                 now=now,
                 payload=encode(effect),
+                due_at=due_at,
             )
         return queued
 
@@ -164,6 +196,8 @@ class IncidentFlow:
         self, session: AsyncSession, before: store.Incident, after: store.Incident
     ) -> None:
         """Keep the time-driven jobs in step with the deadlines just written."""
+        if next_alarm_at(before, self.policy) != next_alarm_at(after, self.policy):
+            await schedule_clock(session, after, self.policy, now=self.clock.now())
         if before.archive_at == after.archive_at:
             return
         key = archive_key(_number(after))

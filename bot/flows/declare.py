@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot.flows.changes import schedule_clock
 from bot.flows.deadlines import deadlines
 from bot.flows.invisible import is_blank, tidy_line
 from bot.flows.lifecycle import DECLARED_STATUS
@@ -148,6 +149,7 @@ async def declare(
         await enqueue(
             session, key=provision_key(number), kind=PROVISION_JOB, incident_number=number, now=now
         )
+        await schedule_clock(session, incident, policy, now=now)
         await store.set_idempotency_result(
             session, key=idempotency_key, result=None, incident_number=number
         )

@@ -135,6 +135,18 @@ class PostmortemRequested:
     job: OutboxKey = field(default=None, compare=False, kw_only=True)
 
 
+@dataclass(frozen=True)
+class AlarmRang:
+    """The clock rang (bot/flows/alarms.py): remind, notice, escalate or nudge, once per slot."""
+
+    number: int
+    alarm: str  # an AlarmKind value
+    slot: datetime
+    step: int | None = None  # escalation: the step of the severity's chain
+    kind: Literal["alarm_rang"] = field(default="alarm_rang", kw_only=True, repr=False)
+    job: OutboxKey = field(default=None, compare=False, kw_only=True)
+
+
 Effect = Annotated[
     Refresh
     | Acknowledged
@@ -145,7 +157,8 @@ Effect = Annotated[
     | Closed
     | Reopened
     | ActionItemAdded
-    | PostmortemRequested,
+    | PostmortemRequested
+    | AlarmRang,
     Field(discriminator="kind"),
 ]
 

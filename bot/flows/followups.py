@@ -14,6 +14,7 @@ from typing import Any, Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot.flows.alarms import ACTION_DUE_JOB, action_due_key, first_wake
 from bot.flows.cards import ActionItemView
 from bot.flows.changes import IncidentFlow, label
 from bot.flows.effects import ActionItemAdded, Effect, PostmortemRequested, Refresh
@@ -140,6 +141,16 @@ class Followups(IncidentFlow):
             await self._event(session, number, TimelineKind.ACTION_ITEM, f"Action item: {text}", by)
             if item.id is None:
                 raise RuntimeError("a stored action item has an id")
+            if request.due_on is not None and request.owner is not None:
+                await store.reschedule_job(
+                    session,
+                    key=action_due_key(item.id),
+                    kind=ACTION_DUE_JOB,
+                    incident_number=number,
+                    due_at=max(first_wake(request.due_on), now),
+                    now=now,
+                    payload=str(item.id),
+                )
             effects: list[Effect] = [
                 ActionItemAdded(number, item_id=item.id, owner=request.owner, by=by),
                 Refresh(number),
@@ -193,6 +204,17 @@ class Followups(IncidentFlow):
             if changed is None:
                 await session.rollback()
                 return item, []
+            if not done and changed.due_at is not None and changed.owner is not None:
+                # Reopened: its owner is reminded again from its due date on.
+                await store.reschedule_job(
+                    session,
+                    key=action_due_key(item_id),
+                    kind=ACTION_DUE_JOB,
+                    incident_number=number,
+                    due_at=max(first_wake(changed.due_at.date()), now),
+                    now=now,
+                    payload=str(item_id),
+                )
             kind = TimelineKind.ACTION_ITEM_DONE if done else TimelineKind.ACTION_ITEM_REOPENED
             verb = "Done" if done else "Reopened"
             await self._event(session, number, kind, f"{verb}: {changed.text}", by)

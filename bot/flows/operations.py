@@ -189,6 +189,7 @@ class IncidentOperations(IncidentFlow):
                 int(request.next_in.total_seconds()) if request.next_in is not None else None
             )
             changes["reminder_sent_for"] = None
+            changes["snoozed_until"] = None
             return changes
 
         async def record(
@@ -260,7 +261,13 @@ class IncidentOperations(IncidentFlow):
             if current.severity == severity.id:
                 return None
             # The new severity's cadence applies at once (deadlines recompute the due time).
-            return {"severity": severity.id, "update_interval_seconds": None}
+            changes: dict[str, Any] = {"severity": severity.id, "update_interval_seconds": None}
+            raised = self.policy.rank(severity.id) < self.policy.rank(current.severity)
+            if raised and current.acknowledged_at is None:
+                # Onto the new severity's chain: the clock rings its latest step already
+                # due (once), not every stale one.
+                changes["escalation_level"] = 0
+            return changes
 
         notify = False
 

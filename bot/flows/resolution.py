@@ -146,6 +146,8 @@ class Resolution(IncidentFlow):
                 # Updates are due again on the cadence, counted from the reopening.
                 "cadence_from_at": now,
                 "update_interval_seconds": None,
+                "reminder_sent_for": None,
+                "snoozed_until": None,
             }
 
         async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:

@@ -44,6 +44,8 @@ class TimelineKind(StrEnum):
     ACTION_ITEM_REOPENED = "action_item_reopened"
     POSTMORTEM_POSTED = "postmortem_posted"
     POSTMORTEM_DONE = "postmortem_done"
+    REMINDED = "reminded"  # the clock reminded or nudged someone (bot/flows/alarms.py)
+    ESCALATED = "escalated"
     POLICY_PROBLEM = "policy_problem"  # a policy target Slack does not know
     SLACK_FAILURE = "slack_failure"  # something warroom gave up on, as told to people
 

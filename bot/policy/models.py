@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -143,6 +143,16 @@ class EscalationStep(_Model):
 class Postmortem(_Model):
     required: StrictBool = False
     due: Duration | None = None  # after resolution; None: no due date
+    # The commander is reminded this long before the due time (default: 24h, or half the
+    # window when that is shorter), at the due time, then daily while overdue.
+    remind_before: Duration | None = None
+
+    def first_reminder_before(self) -> timedelta | None:
+        if self.due is None:
+            return None
+        if self.remind_before is not None:
+            return min(self.remind_before, self.due)
+        return min(timedelta(hours=24), self.due / 2)
 
 
 class Severity(_Model):
@@ -223,6 +233,13 @@ class Permissions(_Model):
         return grantees
 
 
+class Drills(_Model):
+    reminders: StrictBool = False  # practice incidents are quiet unless the policy says so
+
+
+DEFAULT_SNOOZE = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))
+
+
 class Digest(_Model):
     # In a policy it defaults to the policy's announce channel (see Policy._fill_defaults).
     channel: ChannelTarget = Target.parse("#incident-response")
@@ -260,6 +277,12 @@ class Policy(_Model):
     timeline_emoji: Annotated[str, AfterValidator(_emoji)] = "pushpin"
     # How the post-mortem draft reaches the channel: a Markdown file, or the channel's canvas.
     postmortem_format: Literal["file", "canvas"] = "file"
+    # The clock (bot/flows/alarms.py): the update reminder's one-off delays, the nudge when
+    # nobody took command, the daily nudge of an incident left open, drills' reminders.
+    snooze: Annotated[tuple[Duration, ...], _non_empty("snooze duration")] = DEFAULT_SNOOZE
+    roles_nudge_after: Duration | None = timedelta(minutes=5)
+    stale_after: Duration | None = timedelta(days=7)
+    drills: Drills = Drills()
     templates: Templates = Templates()
 
     @model_validator(mode="before")

@@ -335,8 +335,9 @@ class SlackDriver:
         if channel is not None:
             channel_id = self.fake.channel_id(channel)
             payload["channel"] = {"id": channel_id, "name": self.fake.channel(channel_id).name}
+            # A click on a message: its response_url can replace that message, as in Slack.
             payload["response_url"] = self.fake.new_response_url(
-                user_id=user_id, channel_id=channel_id
+                user_id=user_id, channel_id=channel_id, message_ts=message_ts
             )
             if message_ts is not None:
                 message = self.fake.message(channel_id, message_ts)

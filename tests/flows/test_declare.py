@@ -100,9 +100,12 @@ async def stored(
         timeline = await store.list_timeline(session, incident_number=number)
         jobs = await store.list_jobs(session, incident_number=number)
     assert incident is not None
-    # One provisioning job, due after the request's grace (the request runs it after its ack).
-    assert [(job.key, job.kind, job.state) for job in jobs] == [
-        (f"provision:{number}", "provision", "pending")
+    # One provisioning job, due after the request's grace (the request runs it after its
+    # ack), and the incident's clock, due at its first alarm (a drill has none: it is quiet).
+    clock = [] if incident.drill else [(f"clock:{number}", "clock", "pending")]
+    assert sorted((job.key, job.kind, job.state) for job in jobs) == [
+        *clock,
+        (f"provision:{number}", "provision", "pending"),
     ]
     return incident, roles, timeline, planned_steps(default_policy(), incident)
 

@@ -279,7 +279,7 @@ def test_0002_moves_unfinished_work_into_jobs(
                     ),
                     {"n": number, "step": step, "state": state, "result": result, "at": at},
                 )
-        store.upgrade(url)
+        store.upgrade(url, "0002")
         with engine.connect() as conn:
             jobs = {
                 row.key: row
@@ -287,8 +287,15 @@ def test_0002_moves_unfinished_work_into_jobs(
                     text("SELECT key, kind, state, payload, progress FROM jobs")
                 )
             }
+        # 0004: every unfinished incident gets its clock, due at once.
+        store.upgrade(url)
+        with engine.connect() as conn:
+            clocks = conn.execute(
+                text("SELECT key, state FROM jobs WHERE kind = 'clock' ORDER BY key")
+            ).all()
     finally:
         engine.dispose()
+    assert [tuple(row) for row in clocks] == [("clock:1", "pending")]
     assert sorted(jobs) == ["archive:2", "effect:abc", "provision:1"]
     assert json.loads(jobs["provision:1"].progress) == {"done": {"create_channel": True}}
     effect = decode(jobs["effect:abc"].payload)
