@@ -12,6 +12,7 @@ import pytest
 from slack_sdk import WebClient
 
 from tests.fakeslack import FakeSlack
+from tests.world import world  # noqa: F401  (the job tests' fixture, shared)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"

@@ -4,103 +4,13 @@ recognition after a lost answer (channel posts and DMs), the one retry rule, bad
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
 import store
-from bot.app import build_jobs
-from bot.clock import FixedClock
-from bot.flows.declare import DeclareRequest, declare
-from bot.flows.operations import IncidentOperations
-from bot.gateway import SlackGateway
-from bot.jobs import MAX_ATTEMPTS, JobRunner
-from bot.policy import default_policy
-from bot.slack_client import build_web_client
-from bot.templates.incident import IncidentTemplates
-from tests.fakeslack import FakeSlack
-
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-class World:
-    def __init__(self, sessions: Any, gateway: SlackGateway, fake: FakeSlack) -> None:
-        self.sessions = sessions
-        self.gateway = gateway
-        self.fake = fake
-        self.clock = FixedClock(START)
-        policy = default_policy()
-        self.ops = IncidentOperations(sessions=sessions, policy=policy, clock=self.clock)
-        self.jobs: JobRunner = build_jobs(
-            sessions=sessions,
-            policy=policy,
-            gateway=gateway,
-            clock=self.clock,
-            templates=IncidentTemplates(),
-        )
-        self.channel = ""
-
-    async def incident(self) -> int:
-        declared = await declare(
-            self.sessions,
-            default_policy(),
-            DeclareRequest(declarer="U_ALICE", title="Disk full", severity="P2"),
-            idempotency_key="declare:1",
-            now=self.clock.now(),
-        )
-        created = await self.gateway.create_channel(name="inc-1-disk-full", private=False)
-        await self.gateway.invite(channel=created.id, users=["U_ALICE", "U_BOB"])
-        self.channel = created.id
-        async with self.sessions() as session:
-            await store.update_incident(
-                session,
-                number=declared.number,
-                expected_version=None,
-                now=self.clock.now(),
-                channel_id=created.id,
-            )
-            await store.add_channel_members(
-                session, channel_id=created.id, user_ids=["U_ALICE", "U_BOB"], now=START
-            )
-            # Provisioning is not what these tests are about: done.
-            job = await store.claim_job(
-                session,
-                key=f"provision:{declared.number}",
-                now=START,
-                lease=timedelta(1),
-                early=True,
-            )
-            assert job is not None
-            assert job.id is not None
-            await store.finish_job(session, job_id=job.id, attempts=1, now=START)
-            await session.commit()
-        return declared.number
-
-    async def jobs_of(self, number: int, kind: str = "effect") -> list[store.Job]:
-        async with self.sessions() as session:
-            return await store.list_jobs(session, incident_number=number, kind=kind)
-
-    def acks_posted(self) -> list[str]:
-        return [
-            m.text for m in self.fake.channel(self.channel).messages if "acknowledged" in m.text
-        ]
-
-    def later(self, seconds: float) -> None:
-        self.clock.set(self.clock.now() + timedelta(seconds=seconds))
-
-
-@pytest.fixture
-async def world(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[World]:
-    url = f"sqlite:///{tmp_path / 'w.db'}"
-    store.upgrade(url)
-    engine = store.make_engine(url)
-    gateway = SlackGateway(build_web_client(token=fake.bot_token, base_url=fake.api_url))
-    await gateway.identify()
-    yield World(store.session_factory(engine), gateway, fake)
-    await engine.dispose()
+from bot.jobs import MAX_ATTEMPTS
+from tests.world import START, World
 
 
 async def test_what_a_crash_left_behind_is_run_by_a_tick_once(world: World) -> None:

@@ -446,3 +446,10 @@ def test_panel_shows_open_action_items_and_the_final_post_mortem() -> None:
     assert "<https://docs.example.com/pm|final document>" in shown
     unsafe = json.dumps(TEMPLATES.panel(make_card(postmortem_link="javascript:alert(1)")).blocks)
     assert "javascript" not in unsafe
+
+
+def test_panel_shows_when_the_next_update_is_due() -> None:
+    due = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+    shown = json.dumps(TEMPLATES.panel(make_card(next_update_due_at=due)).blocks)
+    assert f"<!date^{int(due.timestamp())}^" in shown
+    assert "Next update due" in shown

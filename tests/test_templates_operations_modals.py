@@ -512,3 +512,22 @@ def test_hostile_text_in_modals(hostile: str) -> None:
 def test_any_unicode_gives_valid_modals(title: str, word: str) -> None:
     for view in all_modals(make_card(title=title), word):
         check_ops_view(view)
+
+
+def test_update_modal_is_prefilled_with_the_last_updates_words() -> None:
+    view = update_modal(
+        card=make_card(),
+        legal_statuses=[("investigating", "Investigating")],
+        default_next_minutes=15,
+        share_default=True,
+        can_share=True,
+        impact="Card payments fail",
+        actions="Rolling back",
+    )
+    initial = {
+        block["block_id"]: block["element"].get("initial_value")
+        for block in view["blocks"]
+        if block["type"] == "input"
+    }
+    assert initial[IMPACT_BLOCK] == "Card payments fail"
+    assert initial[ACTIONS_BLOCK] == "Rolling back"

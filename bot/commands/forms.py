@@ -61,12 +61,17 @@ async def update_form(services: Services, *, number: int, user: str) -> View:
     choices = [current, *(s for s in legal_next(current) if s in WORKING)]
     severity = services.policy.find_severity(incident.severity)
     cadence = severity.update_every if severity is not None else None
+    async with services.sessions() as session:
+        updates = await store.list_status_updates(session, incident_number=number)
+    last = updates[-1] if updates else None
     return ops.update_modal(
         card=await card(services, number),
         legal_statuses=[(s.value, s.label) for s in choices],
         default_next_minutes=int(cadence.total_seconds() // 60) if cadence else None,
         share_default=services.policy.share_updates,
         can_share=not incident.private and not incident.drill,
+        impact=last.impact if last else "",
+        actions=last.actions if last else "",
     )
 
 

@@ -38,6 +38,7 @@ class IncidentCard:
     runbook: str | None = None
     respond_within: str | None = None  # "15m", for the announcement
     open_action_items: int = 0  # shown on the panel (the refresh counts them)
+    next_update_due_at: datetime | None = None  # None: no cadence, or not a working status
     postmortem_link: str | None = None  # the final document, once recorded
 
     @property

@@ -56,4 +56,5 @@ def card_of(
         ),
         open_action_items=open_action_items,
         postmortem_link=incident.postmortem_link,
+        next_update_due_at=incident.next_update_due_at,
     )

@@ -443,7 +443,7 @@ def postmortem_comment(card: IncidentCard, *, fresh: bool, canvas: bool = False)
     where = "is in this channel's canvas" if canvas else "is attached"
     return (
         f"📝 {what} for {headline(card, 200)} {where}. Edit it into the final document, then "
-        "record its link with `/incident postmortem done <link>`."
+        "record its link with `/incident postmortem done &lt;link&gt;`."
     )
 
 

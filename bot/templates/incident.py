@@ -316,6 +316,10 @@ class IncidentTemplates:
                 _field("Other roles", _role_lines(card)),
                 _field("Started", slack_date(card.started_at)),
                 _field("Declared by", user_mention(card.declared_by)),
+                _field(
+                    "Next update due",
+                    slack_date(card.next_update_due_at) if card.next_update_due_at else "—",
+                ),
             ]
         )
         blocks: list[Block] = [

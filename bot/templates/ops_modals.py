@@ -65,6 +65,7 @@ ROLE_BLOCK_PREFIX = "role:"
 SEVERITY_BLOCK = "severity"
 
 LABEL_LIMIT = 2000
+INITIAL_TEXT_LIMIT = 3000  # a plain-text input's initial value
 PLACEHOLDER_LIMIT = 150
 NEXT_UPDATE_MAX_MINUTES = 7 * 24 * 60  # a week; longer is not a cadence
 CLOSE_ITEMS_SHOWN = 20
@@ -117,7 +118,7 @@ def about(card: IncidentCard) -> SectionBlock:
 
 
 def text_input(
-    block_id: str, label: str, *, placeholder: str, optional: bool = False
+    block_id: str, label: str, *, placeholder: str, optional: bool = False, initial: str = ""
 ) -> InputBlock:
     return InputBlock(
         block_id=block_id,
@@ -127,6 +128,7 @@ def text_input(
             action_id=block_id,
             multiline=True,
             placeholder=plain(placeholder, PLACEHOLDER_LIMIT),
+            initial_value=initial[:INITIAL_TEXT_LIMIT] or None,
         ),
     )
 
@@ -166,6 +168,8 @@ def update_modal(
     default_next_minutes: int | None,
     share_default: bool,
     can_share: bool,
+    impact: str = "",
+    actions: str = "",
 ) -> dict[str, Any]:
     """ "Post status update": `legal_statuses` are (value, label), the current status first."""
     options = _options(legal_statuses)
@@ -186,11 +190,18 @@ def update_modal(
             InputBlock(block_id=STATUS_BLOCK, label=plain("Status", 2000), element=status)
         )
     blocks += [
-        text_input(IMPACT_BLOCK, "Impact", placeholder="Who is affected and how, right now"),
+        # Prefilled with the last update's words: most updates change a line, not all.
+        text_input(
+            IMPACT_BLOCK,
+            "Impact",
+            placeholder="Who is affected and how, right now",
+            initial=impact,
+        ),
         text_input(
             ACTIONS_BLOCK,
             "What is being done",
             placeholder="What the responders are doing and what comes next",
+            initial=actions,
         ),
         InputBlock(
             block_id=NEXT_UPDATE_BLOCK,

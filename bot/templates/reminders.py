@@ -163,7 +163,7 @@ def postmortem_reminder(card: IncidentCard, *, due_at: datetime, now: datetime) 
     when = f"was due {slack_date(due_at)}" if now >= due_at else f"is due {slack_date(due_at)}"
     line = (
         f":memo: The post-mortem of {headline(card, 300)} {when}. Once it is written, record it "
-        "with `/incident postmortem done <link>` in the incident channel."
+        "with `/incident postmortem done &lt;link&gt;` in the incident channel."
     )
     return rendered(line, [SectionBlock(text=mrkdwn(line))])
 
