@@ -166,7 +166,10 @@ def build_jobs(
     )
     jobs.register(ARCHIVE_JOB, ArchiveChannel(sessions=sessions, gateway=gateway, clock=clock))
     jobs.register(MEMBERS_JOB, RefreshMembers(sessions=sessions, gateway=gateway, clock=clock))
-    jobs.register(CLOCK_JOB, RingClock(sessions=sessions, policy=policy, clock=clock))
+    jobs.register(
+        CLOCK_JOB,
+        RingClock(sessions=sessions, policy=policy, clock=clock, deliver=jobs.run_now),
+    )
     jobs.register(
         ACTION_DUE_JOB, RemindActionOwner(sessions=sessions, gateway=gateway, clock=clock)
     )

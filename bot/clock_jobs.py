@@ -7,6 +7,7 @@ Both only read the database to decide, then deliver through the effect path or t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,12 +29,20 @@ log = get_logger(__name__)
 
 
 class RingClock:
-    """Kind `clock`: ring what is due, then sleep until the next alarm."""
+    """Kind `clock`: ring what is due, deliver it at once, then sleep until the next alarm."""
 
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], policy: Policy, clock: Clock
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        policy: Policy,
+        clock: Clock,
+        deliver: Callable[[Sequence[str]], Awaitable[None]],
     ) -> None:
         self.incidents = IncidentClock(sessions=sessions, policy=policy, clock=clock)
+        # The runner's `run_now`: a reminder goes out now, not a tick later (the tick would
+        # pick it up anyway should this process die first).
+        self.deliver = deliver
 
     def describe(self, job: JobRun) -> str:
         return "Checking the incident's reminders"
@@ -42,6 +51,7 @@ class RingClock:
         rung = await self.incidents.ring(job.incident_number or 0)
         if rung.next_at is not None:
             job.repeat_at(rung.next_at)
+        await self.deliver([str(effect.job) for effect in rung.effects if effect.job])
 
 
 class RemindActionOwner:

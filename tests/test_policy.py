@@ -739,3 +739,114 @@ def test_rendered_channel_names_are_always_valid(number: int, slug: str, type_id
     assert len(name) <= CHANNEL_NAME_MAX
     assert re.fullmatch(r"[a-z0-9_-]+", name)
     assert name.startswith(f"inc-{number}")
+
+
+# --- the clock's keys: snooze, nudges, drills, post-mortem reminders -------------------------
+
+
+def test_clock_keys_have_defaults() -> None:
+    policy = parse_policy("severities: [{id: P1, name: Critical, postmortem: {required: true}}]")
+    assert policy.snooze == (15 * MIN, 30 * MIN, HOUR)
+    assert policy.roles_nudge_after == 5 * MIN
+    assert policy.stale_after == timedelta(days=7)
+    assert policy.drills.reminders is False
+    postmortem = policy.severities[0].postmortem
+    assert postmortem.remind_before is None
+    assert postmortem.first_reminder_before() is None  # no due time, nothing to remind of
+
+
+def test_the_built_in_policy_spells_out_the_clock_defaults() -> None:
+    policy = default_policy()
+    minimal = parse_policy("severities: [{id: P1, name: Critical}]")
+    assert policy.snooze == minimal.snooze
+    assert policy.roles_nudge_after == minimal.roles_nudge_after
+    assert policy.stale_after == minimal.stale_after
+    assert policy.drills == minimal.drills
+    for severity in policy.severities[:2]:
+        assert severity.postmortem.remind_before == 24 * HOUR
+        assert severity.postmortem.first_reminder_before() == 24 * HOUR
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "message"),
+    [
+        ("snooze: []", "snooze", "must list at least one snooze duration"),
+        ("snooze: [0m]", "snooze[0]", "must be > 0"),
+        ("snooze: 15m", "snooze", "must be a list"),
+        ("roles_nudge_after: 5", "roles_nudge_after", "has no unit"),
+        ("stale_after: 0d", "stale_after", "must be > 0"),
+        ("drills: {nope: 1}", "drills.nope", "unknown key 'nope'"),
+        ("drills: {reminders: 'yes'}", "drills.reminders", "valid boolean"),
+        ("drills: true", "drills", "must be a mapping"),
+    ],
+)
+def test_invalid_clock_keys_are_refused(tmp_path: Path, text: str, path: str, message: str) -> None:
+    file = tmp_path / "policy.yaml"
+    file.write_text(f"severities: [{{id: P1, name: Critical}}]\n{text}\n", "utf-8")
+    problems = check_policy_file(file)
+    assert any(p.startswith(f"{path}: ") and message in p for p in problems), problems
+    with pytest.raises(PolicyError):
+        load_policy(file)
+
+
+def test_clock_keys_are_accepted() -> None:
+    policy = parse_policy(
+        "severities: [{id: P1, name: Critical}]\n"
+        "snooze: [10s, 1m]\nroles_nudge_after: null\nstale_after: null\n"
+        "drills: {reminders: true}\n"
+    )
+    assert policy.snooze == (timedelta(seconds=10), MIN)
+    assert policy.roles_nudge_after is None
+    assert policy.stale_after is None
+    assert policy.drills.reminders is True
+    assert parse_policy("severities: [{id: P1, name: a}]\ndrills: {}").drills.reminders is False
+
+
+def test_clock_keys_are_accepted_in_a_full_policy_file(tmp_path: Path) -> None:
+    def add(data: dict[str, Any]) -> None:
+        data |= {"snooze": ["10s", "1m"], "roles_nudge_after": None, "drills": {"reminders": True}}
+
+    assert check_policy_file(_write(tmp_path, _variant(add))) == []
+    assert policy_from_data(_variant(add)).snooze == (timedelta(seconds=10), MIN)
+
+
+@pytest.mark.parametrize(
+    ("rule", "first"),
+    [
+        ("{required: true, due: 20s, remind_before: 5s}", timedelta(seconds=5)),
+        ("{required: true, due: 2h}", HOUR),  # half the window when that is under a day
+        ("{required: true, due: 48h}", 24 * HOUR),
+        ("{required: true, due: 5d}", 24 * HOUR),
+        ("{required: true, due: 1h, remind_before: 3h}", HOUR),  # never before the window opens
+        ("{required: true, remind_before: 3h}", None),  # no due time
+    ],
+)
+def test_first_postmortem_reminder(rule: str, first: timedelta | None) -> None:
+    policy = parse_policy(f"severities: [{{id: P1, name: Critical, postmortem: {rule}}}]")
+    assert policy.severities[0].postmortem.first_reminder_before() == first
+
+
+def test_postmortem_remind_before_is_a_duration(tmp_path: Path) -> None:
+    change = _set("severities.0.postmortem", {"required": True, "due": "48h", "remind_before": 0})
+    problems = check_policy_file(_write(tmp_path, _variant(change)))
+    assert problems == [
+        "severities[0].postmortem.remind_before: bare number 0 has no unit;"
+        " write e.g. '15m' or '1h30m' (units: d, h, m, s)"
+    ]
+
+
+def test_examples_use_the_clock_keys_their_procedures_describe() -> None:
+    devops = _example("devops-security-p1-p4.yaml")
+    p1_cadence = devops.severities[0].update_every
+    assert p1_cadence is not None
+    assert max(devops.snooze) <= p1_cadence  # a snooze never skips a promised P1 update
+    assert devops.severities[0].postmortem.first_reminder_before() == 24 * HOUR
+    ai = _example("ai-writing-platform-p1-p4.yaml")
+    assert ai.drills.reminders is True  # "Full-scale exercises: Complete response activation"
+    assert max(ai.snooze) <= 30 * MIN
+    assert ai.stale_after == timedelta(days=7)
+    assert _example("anomaly-detection-p0-p3.yaml").roles_nudge_after == 15 * MIN
+    for path in EXAMPLE_FILES:
+        policy = load_policy(path)
+        assert policy.roles_nudge_after is not None, path.name
+        assert any(s.escalation for s in policy.severities), path.name

@@ -111,6 +111,20 @@ def provisioning(server: WarroomServer, number: int) -> dict[str, str]:
     return steps
 
 
+# Jobs that stand for as long as an incident lives (its clock, a private channel's membership
+# refresh, an action item's due-date reminder): pending by design, never "left to run".
+UNSETTLED_SQL = (
+    "select count(*) from jobs where state in ('pending', 'running') "
+    "and kind not in ('members', 'clock', 'action_due')"
+)
+
+
+def unsettled(server: WarroomServer) -> int:
+    """Jobs left to run: side effects not yet delivered or given up."""
+    ((count,),) = db_rows(server, UNSETTLED_SQL)
+    return int(count)
+
+
 def job_states(server: WarroomServer, kind: str) -> list[str]:
     return [state for (state,) in db_rows(server, "select state from jobs where kind = ?", kind)]
 

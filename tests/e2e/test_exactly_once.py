@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, declare, wait_provisioned
+from tests.e2e.incidents import db_rows, declare, unsettled, wait_provisioned
 from tests.fakeslack import FakeSlack
 
 LONG_AGO = "2000-01-01 00:00:00.000000"  # due at once: stored as SQLite holds UTC times
@@ -34,9 +34,7 @@ def policy_with(tmp_path: Path, **severity_notify: list[str]) -> Path:
 
 def settled(server: WarroomServer) -> bool:
     """No job left to run (every side effect delivered or given up)."""
-    return db_rows(server, "select count(*) from jobs where state in ('pending', 'running')") == [
-        (0,)
-    ]
+    return unsettled(server) == 0
 
 
 def scribe_posts(fake: FakeSlack, channel: str) -> list[str]:

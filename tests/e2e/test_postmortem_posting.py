@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, declare, wait_provisioned
+from tests.e2e.incidents import db_rows, declare, unsettled, wait_provisioned
 from tests.fakeslack import FakeSlack
 from tests.fakeslack.records import FileView
 
@@ -223,14 +223,7 @@ def test_killed_between_upload_and_completion_the_file_is_posted_once(
 
     warroom.start()
     wait_for(
-        lambda: (
-            db_rows(
-                warroom,
-                "select count(*) from jobs "
-                "where state in ('pending', 'running') and kind != 'members'",
-            )
-            == [(0,)]
-        ),
+        lambda: unsettled(warroom) == 0,
         what="every job settled",
         timeout=RECOVERY_TIMEOUT,
     )

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from store.db import sync_url
 from tests.e2e.driver import SlackDriver, WarroomServer, wait_for
-from tests.e2e.incidents import declare, wait_provisioned
+from tests.e2e.incidents import UNSETTLED_SQL, declare, wait_provisioned
 from tests.fakeslack import FakeSlack
 from tests.store.conftest import EmptyDatabases
 
@@ -61,12 +61,7 @@ def test_the_same_assignment_on_two_replicas_posts_and_dms_once(
             )
         assert [reply.status for reply in replies] == [200] * 4
         wait_for(
-            lambda: (
-                rows(
-                    postgres_url, "select count(*) from jobs where state in ('pending', 'running')"
-                )
-                == [(0,)]
-            ),
+            lambda: rows(postgres_url, UNSETTLED_SQL) == [(0,)],
             what="every job to finish",
         )
         posts = [m for m in fake.channel(channel).messages if "Scribe" in m.text]
