@@ -6,6 +6,7 @@ only a crash, a usage error or a missing figure fails.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -15,10 +16,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 NUMBER = r"\d+(?:\.\d+)?"
 
 
-def run_quick(module: str) -> subprocess.CompletedProcess[str]:
+def run_quick(module: str, *, sqlite_only: bool = False) -> subprocess.CompletedProcess[str]:
+    """`--quick` run of a benchmark; `sqlite_only` leaves Postgres out (a smoke test of the
+    figures need not pay for both databases)."""
+    env = {k: v for k, v in os.environ.items() if not (sqlite_only and k == "TEST_DATABASE_URL")}
     return subprocess.run(
         [sys.executable, "-m", module, "--quick"],
         cwd=REPO_ROOT,  # the benchmark imports bot, store and tests from the checkout
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

@@ -101,6 +101,20 @@ def snoozed_reminder(card: IncidentCard, *, by: str, until: datetime) -> Rendere
     return rendered(line, [ContextBlock(elements=[mrkdwn(line)])])
 
 
+def _acknowledge(card: IncidentCard) -> ButtonElement:
+    return ButtonElement(
+        text=plain("Acknowledge", BUTTON_TEXT_LIMIT),
+        action_id=ACK_ACTION,
+        value=str(card.number),
+        style="primary",
+    )
+
+
+def _with_button(line: str, button: ButtonElement) -> RenderedMessage:
+    """One line and the one thing to do about it."""
+    return rendered(line, [SectionBlock(text=mrkdwn(line)), ActionsBlock(elements=[button])])
+
+
 def ack_overdue(
     card: IncidentCard, *, since: timedelta, remind: Sequence[str | None]
 ) -> RenderedMessage:
@@ -108,13 +122,7 @@ def ack_overdue(
         f"{_who(remind)}:rotating_light: Nobody has acknowledged {headline(card, 300)} "
         f"{format_elapsed(since)} after it was declared. Acknowledge if you are on it."
     )
-    button = ButtonElement(
-        text=plain("Acknowledge", BUTTON_TEXT_LIMIT),
-        action_id=ACK_ACTION,
-        value=str(card.number),
-        style="primary",
-    )
-    return rendered(line, [SectionBlock(text=mrkdwn(line)), ActionsBlock(elements=[button])])
+    return _with_button(line, _acknowledge(card))
 
 
 def escalated_in_channel(
@@ -136,13 +144,7 @@ def escalation_notice(card: IncidentCard, *, step: int) -> RenderedMessage:
         f":rotating_light: {headline(card, 300)} ({safe_mrkdwn(card.severity_id, 20)}) has not "
         f"been acknowledged: you are step {step} of its escalation.{where}"
     )
-    button = ButtonElement(
-        text=plain("Acknowledge", BUTTON_TEXT_LIMIT),
-        action_id=ACK_ACTION,
-        value=str(card.number),
-        style="primary",
-    )
-    return rendered(line, [SectionBlock(text=mrkdwn(line)), ActionsBlock(elements=[button])])
+    return _with_button(line, _acknowledge(card))
 
 
 def roles_nudge(card: IncidentCard, *, lead_role: str, lead_role_id: str) -> RenderedMessage:
@@ -156,7 +158,7 @@ def roles_nudge(card: IncidentCard, *, lead_role: str, lead_role_id: str) -> Ren
         value=take_role_value(card.number, lead_role_id),
         style="primary",
     )
-    return rendered(line, [SectionBlock(text=mrkdwn(line)), ActionsBlock(elements=[button])])
+    return _with_button(line, button)
 
 
 def postmortem_reminder(card: IncidentCard, *, due_at: datetime, now: datetime) -> RenderedMessage:

@@ -41,10 +41,15 @@ def _policy(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def clocked(fake: FakeSlack, tmp_path: Path) -> Iterator[tuple[WarroomServer, SlackDriver]]:
+def _escalation_people(fake: FakeSlack) -> None:
+    """The P1 chain's two people (policy targets need Slack-shaped ids)."""
     fake.add_user(id="U0ESCONE", name="first-escalation")
     fake.add_user(id="U0ESCTWO", name="second-escalation")
+
+
+@pytest.fixture
+def clocked(fake: FakeSlack, tmp_path: Path) -> Iterator[tuple[WarroomServer, SlackDriver]]:
+    _escalation_people(fake)
     server = WarroomServer(fake=fake, workdir=tmp_path / "w", policy=_policy(tmp_path / "p.yaml"))
     server.start()
     try:
@@ -63,6 +68,12 @@ def _alarms(fake: FakeSlack, channel: str, alarm: str) -> list[tuple[float, Mess
         if len(parts) >= 4 and parts[0] == "alarm" and parts[2] == alarm:
             found.append((float(parts[3]), message))
     return found
+
+
+def _declared(slack: SlackDriver, fake: FakeSlack, title: str, severity: str) -> str:
+    """INC-1, declared by U_ALICE (its commander); its channel's id once provisioned."""
+    declare(slack, fake, "U_ALICE", {"Title": title, "Severity": severity})
+    return wait_provisioned(fake, 1).id
 
 
 def _declared_at(server: WarroomServer, number: int = 1) -> float:
@@ -101,8 +112,7 @@ def test_update_reminders_follow_the_cadence_until_resolved(
     clocked: tuple[WarroomServer, SlackDriver], fake: FakeSlack
 ) -> None:
     server, slack = clocked
-    declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
-    cid = wait_provisioned(fake, 1).id
+    cid = _declared(slack, fake, "Checkout failing", "P2")
     declared = _declared_at(server)
 
     reminders = wait_for(
@@ -150,8 +160,7 @@ def test_snooze_delays_the_next_reminder_once(
     clocked: tuple[WarroomServer, SlackDriver], fake: FakeSlack
 ) -> None:
     server, slack = clocked
-    declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
-    cid = wait_provisioned(fake, 1).id
+    cid = _declared(slack, fake, "Checkout failing", "P2")
     [(_slot, reminder)] = wait_for(
         lambda: _alarms(fake, cid, "update") or None, what="the first reminder", timeout=10
     )
@@ -187,8 +196,7 @@ def test_unacknowledged_incidents_are_noticed_and_escalated_until_the_ack(
     clocked: tuple[WarroomServer, SlackDriver], fake: FakeSlack
 ) -> None:
     server, slack = clocked
-    declare(slack, fake, "U_ALICE", {"Title": "Payments down", "Severity": "P1"})
-    cid = wait_provisioned(fake, 1).id
+    cid = _declared(slack, fake, "Payments down", "P1")
     [(slot, notice)] = wait_for(
         lambda: _alarms(fake, cid, "ack") or None, what="the unacknowledged notice", timeout=8
     )
@@ -209,8 +217,7 @@ def test_post_mortem_reminders_until_it_is_written(
     clocked: tuple[WarroomServer, SlackDriver], fake: FakeSlack
 ) -> None:
     server, slack = clocked
-    declare(slack, fake, "U_ALICE", {"Title": "Payments down", "Severity": "P1"})
-    cid = wait_provisioned(fake, 1).id
+    cid = _declared(slack, fake, "Payments down", "P1")
     slack.slash("U_ALICE", "ack", channel=cid)
     assert slack.slash("U_ALICE", "resolve", channel=cid).status == 200
     view = opened_view(fake, "U_ALICE", "incident_resolve")
@@ -247,8 +254,7 @@ def test_a_restart_or_an_outage_sends_one_reminder_promptly_never_a_burst(
     clocked: tuple[WarroomServer, SlackDriver], fake: FakeSlack
 ) -> None:
     server, slack = clocked
-    declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
-    cid = wait_provisioned(fake, 1).id
+    cid = _declared(slack, fake, "Checkout failing", "P2")
     declared = _declared_at(server)
     time.sleep(max(0.0, declared + CADENCE - 2 - time.time()))
     server.kill()  # 2 s before the first reminder is due
@@ -278,8 +284,7 @@ def test_two_replicas_remind_and_escalate_exactly_once(fake: FakeSlack, tmp_path
 
     databases = EmptyDatabases(tmp_path)
     url = databases.new("postgres")  # skips, visibly, without TEST_DATABASE_URL
-    fake.add_user(id="U0ESCONE", name="first-escalation")
-    fake.add_user(id="U0ESCTWO", name="second-escalation")
+    _escalation_people(fake)
     policy = _policy(tmp_path / "p.yaml")
     replicas = [
         WarroomServer(fake=fake, workdir=tmp_path / name, database_url=url, policy=policy)
