@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description="Slack incident-response bot")
+    parser.add_argument("--version", action="version", version=f"warroom {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     db = sub.add_parser("db", help="database maintenance")
@@ -31,6 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     postmortem = sub.add_parser("postmortem", help="print the post-mortem draft of an incident")
     postmortem.add_argument("incident", help="incident number, e.g. 42 or INC-42")
     return parser
+
+
+def _version() -> str:
+    """The installed package's version (a checkout run without installing says so)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("warroom")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _serve() -> int:

@@ -210,3 +210,21 @@ def test_postmortem_uses_the_policy_template(
     monkeypatch.setenv("WARROOM_POLICY", str(policy))
     assert main(["postmortem", str(number)]) == 0
     assert capsys.readouterr().out == f"PM INC-{number}: Slow search"
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"warroom {version('warroom')}"
+
+
+def test_env_example_names_every_setting() -> None:
+    from bot.settings import Settings
+    from tests.conftest import REPO_ROOT
+
+    example = (REPO_ROOT / ".env.example").read_text("utf-8")
+    for field in Settings.model_fields:
+        assert f"{field.upper()}=" in example, field

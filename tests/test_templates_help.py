@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.commands.catalogue import SUBCOMMANDS, split_subcommand
 from bot.templates.help import help_message
+from bot.templates.text import escape_mrkdwn
 from tests.conftest import assert_golden
 
 
@@ -30,7 +33,8 @@ def test_every_block_is_valid_block_kit() -> None:
 def test_unavailable_subcommands_say_so() -> None:
     text = help_message(SUBCOMMANDS)["text"]
     for sub in SUBCOMMANDS:
-        line = next(line for line in text.splitlines() if f"/incident {sub.usage}`" in line)
+        usage = escape_mrkdwn(f"/incident {sub.usage}")
+        line = next(line for line in text.splitlines() if f"{usage}`" in line)
         assert ("not available yet" in line) is (not sub.available)
 
 
@@ -44,3 +48,9 @@ def test_split_subcommand() -> None:
 def test_any_whitespace_after_the_subcommand_separates_it(gap: str) -> None:
     assert split_subcommand(f"assign{gap}tech_lead <@U1>") == ("assign", "tech_lead <@U1>")
     assert split_subcommand(f"\tUPDATE{gap}") == ("update", "")
+
+
+def test_placeholders_are_escaped_so_they_show() -> None:
+    text = json.dumps(help_message(SUBCOMMANDS))
+    assert "&lt;role&gt;" in text
+    assert "<role>" not in text

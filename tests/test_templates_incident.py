@@ -19,7 +19,9 @@ from bot.templates.incident import (
     ACK_ACTION,
     ADD_ACTION_ACTION,
     ASSIGN_ACTION,
+    CLOSE_ACTION,
     PANEL_ACTIONS,
+    REOPEN_ACTION,
     RESOLVE_ACTION,
     SEVERITY_ACTION,
     UPDATE_ACTION,
@@ -312,6 +314,8 @@ def test_panel_buttons() -> None:
         SEVERITY_ACTION,
         RESOLVE_ACTION,
         ADD_ACTION_ACTION,
+        CLOSE_ACTION,
+        REOPEN_ACTION,
     )
     blocks = TEMPLATES.panel(make_card(number=7)).blocks
     actions = [b for b in blocks if b["type"] == "actions"]
@@ -319,7 +323,7 @@ def test_panel_buttons() -> None:
     assert actions[0]["block_id"] == "incident_panel_actions"
     buttons = actions[0]["elements"]
     assert isinstance(buttons, list)
-    assert [b["action_id"] for b in buttons] == list(PANEL_ACTIONS)
+    assert [b["action_id"] for b in buttons] == list(PANEL_ACTIONS[:6])  # an open incident
     assert {b["value"] for b in buttons} == {"7"}
     assert [b.get("style") for b in buttons] == ["primary", None, None, None, None, None]
 
@@ -453,3 +457,38 @@ def test_panel_shows_when_the_next_update_is_due() -> None:
     shown = json.dumps(TEMPLATES.panel(make_card(next_update_due_at=due)).blocks)
     assert f"<!date^{int(due.timestamp())}^" in shown
     assert "Next update due" in shown
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {},
+            [
+                ACK_ACTION,
+                UPDATE_ACTION,
+                ASSIGN_ACTION,
+                SEVERITY_ACTION,
+                RESOLVE_ACTION,
+                ADD_ACTION_ACTION,
+            ],
+        ),
+        (
+            {"acknowledged_by": "U_BOB", "acknowledged_at": DECLARED},
+            [UPDATE_ACTION, ASSIGN_ACTION, SEVERITY_ACTION, RESOLVE_ACTION, ADD_ACTION_ACTION],
+        ),
+        ({"status": "resolved"}, [CLOSE_ACTION, REOPEN_ACTION, ADD_ACTION_ACTION]),
+        ({"status": "closed"}, [REOPEN_ACTION]),
+        ({"status": "declined"}, []),
+    ],
+    ids=["investigating", "acknowledged", "resolved", "closed", "declined"],
+)
+def test_panel_buttons_follow_the_status(changes: dict[str, Any], expected: list[str]) -> None:
+    message = TEMPLATES.panel(make_card(**changes))
+    check_message(message)
+    buttons = [
+        e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
+    ]  # type: ignore[union-attr]
+    assert buttons == expected
+    if "acknowledged_by" in changes:
+        assert "Acknowledged by <@U_BOB>" in json.dumps(message.blocks)

@@ -13,6 +13,7 @@ from bot.commands.forms import (
     FormNotOpened,
     FormPreparer,
     assign_form,
+    close_confirmation_form,
     open_form,
     resolve_form,
     severity_form,
@@ -21,12 +22,15 @@ from bot.commands.forms import (
 from bot.commands.surface import Surface
 from bot.flows.effects import Effect
 from bot.flows.permissions import Refused
+from bot.flows.resolution import CloseNeedsConfirmation
 from bot.logs import bind_request, get_logger
 from bot.services import Services
 from bot.templates import operations as ops
 from bot.templates.incident import (
     ACK_ACTION,
     ASSIGN_ACTION,
+    CLOSE_ACTION,
+    REOPEN_ACTION,
     RESOLVE_ACTION,
     SEVERITY_ACTION,
     UPDATE_ACTION,
@@ -62,15 +66,22 @@ def register(surface: Surface, services: Services) -> None:
         await respond(replace_original=False, **refused(text))
 
     async def act(
-        respond: AsyncRespond, number: int, action: Callable[[], Awaitable[list[Effect]]]
+        respond: AsyncRespond,
+        number: int,
+        action: Callable[[], Awaitable[list[Effect]]],
+        *,
+        nothing_to_do: str | None = None,
     ) -> None:
-        """Run a click's flow; a refusal goes privately to the clicker, effects to Slack."""
+        """Run a click's flow; a refusal goes privately to the clicker, effects to Slack. A
+        click that changes nothing (a stale panel) is told why, never met with silence."""
         bind_request(incident=number)
         try:
             effects = await action()
         except Refused as refusal:
             await answer(respond, str(refusal))
             return
+        if not effects and nothing_to_do is not None:
+            await answer(respond, nothing_to_do)
         await services.deliver(effects)
 
     @surface.action(ACK_ACTION)
@@ -78,7 +89,46 @@ def register(surface: Surface, services: Services) -> None:
         await ack()
         user, number = _clicked_incident(body)
         if number is not None:
-            await act(respond, number, lambda: services.operations.acknowledge(number, user=user))
+            await act(
+                respond,
+                number,
+                lambda: services.operations.acknowledge(number, user=user),
+                nothing_to_do=f"You already acknowledged INC-{number}.",
+            )
+
+    @surface.action(REOPEN_ACTION)
+    async def reopen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, number = _clicked_incident(body)
+        if number is not None:
+            await act(
+                respond,
+                number,
+                lambda: services.resolution.reopen(number, by=user),
+                nothing_to_do=f"INC-{number} is already open.",
+            )
+
+    @surface.action(CLOSE_ACTION)
+    async def close(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, number = _clicked_incident(body)
+        if number is None:
+            return
+        bind_request(incident=number)
+        try:
+            outcome = await services.resolution.close(number, by=user)
+            if isinstance(outcome, CloseNeedsConfirmation):
+                view = await close_confirmation_form(
+                    services, number=number, open_items=outcome.open_items
+                )
+                await open_form(services, str(body["trigger_id"]), view)
+                return
+        except (Refused, FormNotOpened) as problem:
+            await answer(respond, str(problem))
+            return
+        if not outcome:
+            await answer(respond, f"INC-{number} is already closed.")
+        await services.deliver(outcome)
 
     def form_button(action_id: str, prepare: FormPreparer) -> None:
         @surface.action(action_id)

@@ -39,6 +39,8 @@ class IncidentCard:
     respond_within: str | None = None  # "15m", for the announcement
     open_action_items: int = 0  # shown on the panel (the refresh counts them)
     next_update_due_at: datetime | None = None  # None: no cadence, or not a working status
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
     postmortem_link: str | None = None  # the final document, once recorded
 
     @property

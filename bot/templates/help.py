@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.templates.text import safe_mrkdwn
+from bot.templates.text import escape_mrkdwn, safe_mrkdwn
 
 SECTION_TEXT_LIMIT = 3000
 
@@ -27,7 +27,8 @@ def help_message(
     """An ephemeral message listing every subcommand with one line each."""
     lines = []
     for sub in subcommands:
-        usage = f"`{command} {sub.usage}`"
+        # Escaped: `<role>` would otherwise be read as Slack markup and vanish.
+        usage = f"`{escape_mrkdwn(f'{command} {sub.usage}')}`"
         note = "" if sub.available else " _(not available yet)_"
         lines.append(f"• {usage} — {sub.summary}{note}")
     intro = f"*{command}* runs an incident from Slack. Subcommands:"

@@ -48,6 +48,8 @@ ASSIGN_ACTION = "incident_assign_roles"
 SEVERITY_ACTION = "incident_change_severity"
 RESOLVE_ACTION = "incident_resolve"
 ADD_ACTION_ACTION = "incident_add_action"
+CLOSE_ACTION = "incident_close"
+REOPEN_ACTION = "incident_reopen"
 PANEL_ACTIONS = (
     ACK_ACTION,
     UPDATE_ACTION,
@@ -55,6 +57,8 @@ PANEL_ACTIONS = (
     SEVERITY_ACTION,
     RESOLVE_ACTION,
     ADD_ACTION_ACTION,
+    CLOSE_ACTION,
+    REOPEN_ACTION,
 )
 PANEL_ACTIONS_BLOCK = "incident_panel_actions"
 
@@ -230,6 +234,36 @@ def _described(heading: str, body: str, *, empty: str) -> str:
     return head + safe_mrkdwn(text, SECTION_TEXT_LIMIT - len(head))
 
 
+# The panel's buttons by status: only what can be done now (a stale panel's click is answered
+# by the flow's refusal, which says why).
+OPEN_PANEL = ("triage", "investigating", "identified", "monitoring")
+
+
+def panel_buttons(card: IncidentCard) -> list[tuple[str, str, str | None]]:
+    """(label, action id, style) of the panel's buttons for the incident as it is."""
+    if card.status in OPEN_PANEL:
+        buttons: list[tuple[str, str, str | None]] = []
+        if card.acknowledged_by is None:
+            buttons.append(("Acknowledge", ACK_ACTION, "primary"))
+        return [
+            *buttons,
+            ("Post update", UPDATE_ACTION, None),
+            ("Assign roles", ASSIGN_ACTION, None),
+            ("Change severity", SEVERITY_ACTION, None),
+            ("Resolve", RESOLVE_ACTION, None),
+            ("Add action item", ADD_ACTION_ACTION, None),
+        ]
+    if card.status == "resolved":
+        return [
+            ("Close", CLOSE_ACTION, None),
+            ("Reopen", REOPEN_ACTION, None),
+            ("Add action item", ADD_ACTION_ACTION, None),
+        ]
+    if card.status == "closed":
+        return [("Reopen", REOPEN_ACTION, None)]
+    return []
+
+
 def _followups(card: IncidentCard) -> str:
     """What the incident leaves behind, once there is any: open action items, the
     post-mortem's final document."""
@@ -341,35 +375,22 @@ class IncidentTemplates:
         links = _links(card)
         if links:
             blocks.append(ContextBlock(elements=[mrkdwn(link) for link in links]))
-        value = str(card.number)
+        if card.acknowledged_by and card.acknowledged_at:
+            acked = f"Acknowledged by {user_mention(card.acknowledged_by)}"
+            blocks.append(
+                ContextBlock(elements=[mrkdwn(f"{acked} {slack_date(card.acknowledged_at)}")])
+            )
         buttons = [
             ButtonElement(
-                text=plain("Acknowledge", BUTTON_TEXT_LIMIT),
-                action_id=ACK_ACTION,
-                value=value,
-                style="primary",
-            ),
-            ButtonElement(
-                text=plain("Post update", BUTTON_TEXT_LIMIT), action_id=UPDATE_ACTION, value=value
-            ),
-            ButtonElement(
-                text=plain("Assign roles", BUTTON_TEXT_LIMIT), action_id=ASSIGN_ACTION, value=value
-            ),
-            ButtonElement(
-                text=plain("Change severity", BUTTON_TEXT_LIMIT),
-                action_id=SEVERITY_ACTION,
-                value=value,
-            ),
-            ButtonElement(
-                text=plain("Resolve", BUTTON_TEXT_LIMIT), action_id=RESOLVE_ACTION, value=value
-            ),
-            ButtonElement(
-                text=plain("Add action item", BUTTON_TEXT_LIMIT),
-                action_id=ADD_ACTION_ACTION,
-                value=value,
-            ),
+                text=plain(label, BUTTON_TEXT_LIMIT),
+                action_id=action,
+                value=str(card.number),
+                style=style,
+            )
+            for label, action, style in panel_buttons(card)
         ]
-        blocks.append(ActionsBlock(block_id=PANEL_ACTIONS_BLOCK, elements=buttons))
+        if buttons:
+            blocks.append(ActionsBlock(block_id=PANEL_ACTIONS_BLOCK, elements=buttons))
         text = f"{prefix}{card.label} · {_severity_words(card)} · {_title(card)} ({_status(card)})"
         return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))
 

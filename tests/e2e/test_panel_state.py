@@ -1,0 +1,70 @@
+"""The panel follows the incident: its buttons change with the status, and a click on a
+button a stale panel still shows is answered with why, never with silence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
+from tests.e2e.incidents import db_rows, declare, opened_view, panel_messages, wait_provisioned
+from tests.fakeslack import FakeSlack
+
+
+def _buttons(fake: FakeSlack, cid: str, ts: str) -> dict[str, dict[str, Any]]:
+    blocks = fake.message(cid, ts).blocks or []
+    return {
+        element["action_id"]: element
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+
+
+def _status(server: WarroomServer) -> str:
+    return str(db_rows(server, "select status from incidents")[0][0])
+
+
+def test_panel_buttons_follow_the_status(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
+    cid = wait_provisioned(fake, 1).id
+    panel = panel_messages(fake.channel(cid))[0].ts
+    stale_ack = _buttons(fake, cid, panel)["incident_ack"]
+
+    slack.block_action("U_BOB", stale_ack, channel=cid, message_ts=panel)
+    wait_for(lambda: "incident_ack" not in _buttons(fake, cid, panel), what="no Acknowledge")
+    assert "Acknowledged by <@U_BOB>" in json.dumps(fake.message(cid, panel).blocks)
+
+    # The same stale button again: a short private answer, nothing in the channel.
+    before = len(fake.channel(cid).messages)
+    slack.block_action("U_BOB", stale_ack, channel=cid, message_ts=panel)
+    wait_for(
+        lambda: any(
+            "already acknowledged" in json.dumps(c.args) for c in fake.calls("response_url")
+        ),
+        what="the answer to the stale click",
+    )
+    assert len(fake.channel(cid).messages) == before
+
+    slack.block_action("U_ALICE", _buttons(fake, cid, panel)["incident_resolve"], channel=cid)
+    view = opened_view(fake, "U_ALICE", "incident_resolve")
+    slack.view_submission("U_ALICE", view, fill_modal(view, {"Resolution summary": "Fixed"}))
+    wait_for(
+        lambda: (
+            set(_buttons(fake, cid, panel))
+            == {"incident_close", "incident_reopen", "incident_add_action"}
+        ),
+        what="Close and Reopen on the resolved panel",
+    )
+
+    slack.block_action("U_ALICE", _buttons(fake, cid, panel)["incident_close"], channel=cid)
+    wait_for(lambda: _status(warroom) == "closed", what="closed from the panel")
+    wait_for(
+        lambda: set(_buttons(fake, cid, panel)) == {"incident_reopen"},
+        what="only Reopen on the closed panel",
+    )
+    slack.block_action("U_ALICE", _buttons(fake, cid, panel)["incident_reopen"], channel=cid)
+    wait_for(lambda: _status(warroom) == "investigating", what="reopened from the panel")
+    wait_for(lambda: "incident_resolve" in _buttons(fake, cid, panel), what="Resolve again")
