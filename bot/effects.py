@@ -204,6 +204,8 @@ async def _role_assigned(d: Delivery, effect: RoleAssigned) -> None:
             )
             await session.commit()
         await d.job.remember("invite")
+    if effect.user == effect.by:
+        return  # taking a role yourself: you know (the channel saw it)
     dm = ops.role_dm(d.card, role_name=role.name, role_description=role.description, by=effect.by)
     await d.dm(effect.user, dm)
 

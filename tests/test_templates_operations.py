@@ -204,8 +204,8 @@ def test_status_update_matches_golden() -> None:
     assert section_texts(message)[1:] == [
         "*Status:* Identified",
         "*Impact:* Card payments fail for about 40% of customers.\nPayPal still works.",
-        "*Actions:* Rolling back the 13:45 deploy of payments-api.",
-        "*Next update at* 15:00 UTC",
+        "*What is being done:* Rolling back the 13:45 deploy of payments-api.",
+        "*Next update* <!date^1795446000^{date_short_pretty} {time}|2026-11-23 15:00 UTC>",
     ]
     assert message.text.startswith(
         "INC-42 · Checkout API returns 500 for all card payments · Update #3"
@@ -226,14 +226,18 @@ def test_status_update_without_next_update_matches_golden() -> None:
     assert_golden("ops_status_update_minimal", as_json(message))
 
 
-def test_next_update_time_is_shown_in_utc() -> None:
+def test_next_update_time_is_a_date_token_each_reader_sees_in_their_zone() -> None:
     plus_two = datetime(2026, 11, 23, 17, 5, tzinfo=timezone_hours(2))
     naive = datetime(2026, 11, 23, 15, 5)
+    epoch = int(datetime(2026, 11, 23, 15, 5, tzinfo=UTC).timestamp())
     for moment in (plus_two, naive):
         texts = section_texts(
             status_update_message(make_card(), make_update(next_update_at=moment))
         )
-        assert "*Next update at* 15:05 UTC" in texts
+        assert (
+            f"*Next update* <!date^{epoch}^{{date_short_pretty}} {{time}}|2026-11-23 15:05 UTC>"
+            in texts
+        )
 
 
 def timezone_hours(hours: int) -> Any:

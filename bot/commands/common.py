@@ -45,3 +45,16 @@ def number_of(incident: store.Incident) -> int:
     if incident.number is None:
         raise ValueError("a stored incident has a number")
     return incident.number
+
+
+async def already_acknowledged(services: Services, number: int, *, user: str) -> dict[str, Any]:
+    """Why an acknowledgement changed nothing, privately, for the person who tried."""
+    incident = await services.operations.incident(number)
+    return ephemeral(
+        ops.already_acknowledged_message(
+            number,
+            by=incident.acknowledged_by,
+            at=incident.acknowledged_at,
+            you=incident.acknowledged_by == user,
+        )
+    )

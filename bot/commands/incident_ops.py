@@ -17,7 +17,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 import store
-from bot.commands.common import ephemeral, number_of, refused
+from bot.commands.common import already_acknowledged, ephemeral, number_of, refused
 from bot.commands.forms import (
     FormNotOpened,
     FormPreparer,
@@ -130,9 +130,10 @@ async def _ack(
     services: Services, incident: store.Incident, command: dict[str, Any], rest: str
 ) -> Outcome:
     number = number_of(incident)
-    effects = await services.operations.acknowledge(number, user=str(command["user_id"]))
+    user = str(command["user_id"])
+    effects = await services.operations.acknowledge(number, user=user)
     if not effects:
-        return Outcome(refused(f"You already acknowledged INC-{number}."))
+        return Outcome(await already_acknowledged(services, number, user=user))
     return Outcome(effects=effects)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.commands.common import refused
+from bot.commands.common import already_acknowledged, refused
 from bot.commands.forms import (
     FormNotOpened,
     FormPreparer,
@@ -89,12 +89,16 @@ def register(surface: Surface, services: Services) -> None:
         await ack()
         user, number = _clicked_incident(body)
         if number is not None:
-            await act(
-                respond,
-                number,
-                lambda: services.operations.acknowledge(number, user=user),
-                nothing_to_do=f"You already acknowledged INC-{number}.",
-            )
+            bind_request(incident=number)
+            try:
+                effects = await services.operations.acknowledge(number, user=user)
+            except Refused as refusal:
+                await answer(respond, str(refusal))
+                return
+            if not effects:
+                answer_now = await already_acknowledged(services, number, user=user)
+                await respond(replace_original=False, **answer_now)
+            await services.deliver(effects)
 
     @surface.action(REOPEN_ACTION)
     async def reopen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

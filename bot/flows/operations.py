@@ -43,7 +43,8 @@ class UpdateRequest:
 class IncidentOperations(IncidentFlow):
     # -- acknowledge ---------------------------------------------------------------------------
     async def acknowledge(self, number: int, *, user: str) -> list[Effect]:
-        """First acknowledgement wins and stops the escalation chain; later ones are noted."""
+        """First acknowledgement wins and stops the escalation chain; later ones are noted on
+        the timeline and return no effects (see `already_acknowledged`)."""
         incident = await self.incident(number)
         await self.authorize(incident, user, "ack")
         now = self.clock.now()
@@ -65,8 +66,10 @@ class IncidentOperations(IncidentFlow):
         first = await self.incident(number)
         if first.acknowledged_by == user:
             return []  # the same person again (double click): nothing new
+        # Someone else was first: noted on the timeline, told to this person only (the
+        # caller answers privately); the channel already heard who is on it.
         async with self.sessions() as session:
-            noted = await store.add_timeline_event(
+            await store.add_timeline_event(
                 session,
                 incident_number=number,
                 kind=TimelineKind.ACKNOWLEDGED_AGAIN.value,
@@ -75,13 +78,8 @@ class IncidentOperations(IncidentFlow):
                 text="Also acknowledged",
                 dedupe_key=f"{number}:ack:{user}",
             )
-            if noted is None:
-                return []
-            queued = await self._enqueue(
-                session, number, [Acknowledged(number, by=user, at=now, first=False)]
-            )
             await session.commit()
-        return queued
+        return []
 
     # -- roles ---------------------------------------------------------------------------------
     async def assign_roles(

@@ -59,6 +59,7 @@ from bot.templates.ops_modals import (
 )
 from bot.templates.ops_notices import (
     acknowledged_message,
+    already_acknowledged_message,
     closed_message,
     gave_up_notice,
     refusal,
@@ -105,6 +106,7 @@ __all__ = [
     "ResolveAnswers",
     "UpdateAnswers",
     "acknowledged_message",
+    "already_acknowledged_message",
     "assign_modal",
     "close_confirm_modal",
     "closed_message",

@@ -158,11 +158,6 @@ def utc_words(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def clock_time(moment: datetime) -> str:
-    """`14:35 UTC`."""
-    return as_utc(moment).strftime("%H:%M UTC")
-
-
 # -- phrases -------------------------------------------------------------------------------
 
 

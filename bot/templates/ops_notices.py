@@ -58,6 +58,19 @@ def acknowledged_message(
     return _notice(f":eyes: {person(by)} {verb} *{_label(card)}* · ", when=at)
 
 
+def already_acknowledged_message(
+    number: int, *, by: str | None, at: datetime | None, you: bool
+) -> RenderedMessage:
+    """The private answer to an acknowledgement that changed nothing."""
+    if you or by is None:
+        return _notice(f":eyes: You already acknowledged *INC-{number}*.")
+    return _notice(
+        f":eyes: *INC-{number}* was already acknowledged by {person(by)} · ",
+        when=at,
+        tail=" · your acknowledgement is on the timeline too.",
+    )
+
+
 def role_assigned_message(
     card: IncidentCard, *, role_name: str, user: str, previous: str | None, by: str
 ) -> RenderedMessage:

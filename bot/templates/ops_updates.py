@@ -20,7 +20,6 @@ from bot.templates.incident import (
     user_mention,
 )
 from bot.templates.ops_common import (
-    clock_time,
     drill_prefix,
     format_elapsed,
     headline,
@@ -60,11 +59,13 @@ def status_update_message(card: IncidentCard, update: UpdateCard) -> RenderedMes
         HeaderBlock(text=plain(plain_headline(card, suffix, HEADER_LIMIT), HEADER_LIMIT)),
         _labelled("Status", status_label(update.status)),
         _labelled("Impact", user_text(update.impact, room)),
-        _labelled("Actions", user_text(update.actions, room)),
+        # The form's own words ("What is being done"), not a label of our own.
+        _labelled("What is being done", user_text(update.actions, room)),
     ]
     if update.next_update_at is not None:
+        # A date token: each reader sees their own time (and the date when not today).
         blocks.append(
-            SectionBlock(text=mrkdwn(f"*Next update at* {clock_time(update.next_update_at)}"))
+            SectionBlock(text=mrkdwn(f"*Next update* {slack_date(update.next_update_at)}"))
         )
     blocks.append(
         ContextBlock(

@@ -68,3 +68,29 @@ def test_panel_buttons_follow_the_status(
     slack.block_action("U_ALICE", _buttons(fake, cid, panel)["incident_reopen"], channel=cid)
     wait_for(lambda: _status(warroom) == "investigating", what="reopened from the panel")
     wait_for(lambda: "incident_resolve" in _buttons(fake, cid, panel), what="Resolve again")
+
+
+def test_a_second_acknowledgement_is_told_privately_and_self_assignment_sends_no_dm(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
+    cid = wait_provisioned(fake, 1).id
+    assert slack.slash("U_BOB", "ack", channel=cid).status == 200
+    wait_for(
+        lambda: any("acknowledged" in m.text for m in fake.channel(cid).messages),
+        what="the first acknowledgement in the channel",
+    )
+    posted = len(fake.channel(cid).messages)
+    reply = slack.slash("U_ALICE", "ack", channel=cid)
+    assert "already acknowledged by <@U_BOB>" in reply.json["text"]
+    assert reply.json["response_type"] == "ephemeral"
+    kinds = "select kind from timeline_events where kind like 'acknowledged%' order by id"
+    assert db_rows(warroom, kinds) == [("acknowledged",), ("acknowledged_again",)]
+
+    slack.slash("U_ALICE", "assign scribe <@U_ALICE|alice>", channel=cid)
+    wait_for(
+        lambda: any("Scribe" in m.text for m in fake.channel(cid).messages),
+        what="the assignment in the channel",
+    )
+    assert len(fake.channel(cid).messages) == posted + 1  # the role line, no "also acked" post
+    assert [m for m in fake.dms("U_ALICE") if "Scribe" in m.text] == []
