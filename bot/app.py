@@ -36,13 +36,14 @@ from bot.flows.clock import IncidentClock
 from bot.flows.effects import EFFECT_JOB
 from bot.flows.followups import Followups
 from bot.flows.operations import IncidentOperations
+from bot.flows.ports import SlackFailure
 from bot.flows.provisioning import PROVISION_JOB, Provisioner
 from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway
 from bot.inbound import REQUEST_ID, events_once, unhandled_answer
 from bot.jobs import NOTICE, JobRunner
 from bot.logs import bind_request, clear_request, get_logger
-from bot.policy import Policy, load_policy
+from bot.policy import Policy, PolicyError, load_policy
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_client import build_web_client
@@ -215,13 +216,64 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
     )
 
 
-async def serve(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT. Returns the process exit code."""
-    policy = load_policy(settings.warroom_policy)
-    await asyncio.to_thread(store.upgrade, settings.database_url)
+class StartupError(Exception):
+    """Why warroom cannot start, in one line that says what to fix."""
+
+
+async def _prepare(settings: Settings) -> Services:
+    """Everything `serve` needs before it answers anyone, each failure as one clear line."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    if token.startswith("xapp-"):
+        raise StartupError(
+            "SLACK_BOT_TOKEN holds an app-level token (xapp-…): it takes the Bot User OAuth "
+            "Token (xoxb-…); an xapp- token belongs in SLACK_APP_TOKEN (Socket Mode)"
+        )
+    try:
+        policy = load_policy(settings.warroom_policy)
+    except PolicyError as problem:
+        first = str(problem).strip().splitlines()[-1].strip()
+        raise StartupError(
+            f"the policy {settings.warroom_policy} is invalid ({first}); "
+            f"`warroom policy check {settings.warroom_policy}` lists every problem"
+        ) from None
+    where = _redacted(settings.database_url)
+    try:
+        await asyncio.to_thread(store.upgrade, settings.database_url)
+    except Exception as error:  # any driver's connection error: told, not a traceback
+        raise StartupError(
+            f"the database at {where} does not answer ({type(error).__name__}); "
+            "check DATABASE_URL and that the database is running"
+        ) from None
     services = await build_services(settings, policy)
-    identity = await services.gateway.identify()
+    try:
+        identity = await services.gateway.identify()
+    except SlackFailure as failure:
+        await services.engine.dispose()
+        if failure.error == "unreachable" or (failure.status or 0) >= 500:
+            raise StartupError(
+                f"Slack's Web API at {settings.slack_api_url} cannot be reached "
+                f"({failure.error}); check SLACK_API_URL and the network"
+            ) from None
+        raise StartupError(
+            f"Slack refused SLACK_BOT_TOKEN: {failure.error}; copy the Bot User OAuth Token "
+            "(OAuth & Permissions) again, or reinstall the app"
+        ) from None
     log.info("slack_connected", team=identity.team_id, bot_user=identity.user_id)
+    return services
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(a DATABASE_URL that cannot be read)"
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT. Returns the process exit code; raises `StartupError`."""
+    services = await _prepare(settings)
     await services.gateway.warm_up()
 
     bolt, _surface = build_bolt_app(services)

@@ -54,11 +54,15 @@ def _serve() -> int:
             file=sys.stderr,
         )
         return 2
-    from bot.app import serve
+    from bot.app import StartupError, serve
     from bot.logs import configure_logging
 
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except StartupError as problem:
+        print(f"warroom: cannot start: {problem}", file=sys.stderr)
+        return 2
 
 
 def _db_upgrade() -> int:

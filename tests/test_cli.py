@@ -16,6 +16,7 @@ import store
 from bot.cli import main
 from tests.conftest import REPO_ROOT
 from tests.e2e.driver import _STRIPPED_ENV
+from tests.fakeslack import FakeSlack
 
 
 def _env_without_slack() -> dict[str, str]:
@@ -228,3 +229,52 @@ def test_env_example_names_every_setting() -> None:
     example = (REPO_ROOT / ".env.example").read_text("utf-8")
     for field in Settings.model_fields:
         assert f"{field.upper()}=" in example, field
+
+
+def _serve_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**_env_without_slack(), "SLACK_SIGNING_SECRET": "secret", **env}
+    environment.setdefault("SLACK_BOT_TOKEN", "xoxb-start-up-test")
+    environment.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("warroom:")]
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_start_up_problems_are_one_clear_line_never_a_traceback(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    _one_clear_line(
+        _serve_with(tmp_path, SLACK_BOT_TOKEN="xapp-1-A1-x"), "xapp-", "SLACK_APP_TOKEN"
+    )
+    _one_clear_line(
+        _serve_with(tmp_path, SLACK_API_URL=fake.api_url), "Slack refused", "invalid_auth"
+    )
+    _one_clear_line(
+        _serve_with(tmp_path, SLACK_API_URL="http://127.0.0.1:9/api/"),
+        "cannot be reached",
+        "SLACK_API_URL",
+    )
+    _one_clear_line(
+        _serve_with(tmp_path, DATABASE_URL="postgresql://warroom:s3cret@127.0.0.1:9/x"),
+        "does not answer",
+        "DATABASE_URL",
+    )
+    broken = tmp_path / "policy.yaml"
+    broken.write_text("severities: []\n", "utf-8")
+    _one_clear_line(_serve_with(tmp_path, WARROOM_POLICY=str(broken)), "policy", "invalid")
+    secret = _serve_with(tmp_path, DATABASE_URL="postgresql://warroom:s3cret@127.0.0.1:9/x")
+    assert "s3cret" not in secret.stderr  # a password never reaches the log
