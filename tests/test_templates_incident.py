@@ -492,3 +492,16 @@ def test_panel_buttons_follow_the_status(changes: dict[str, Any], expected: list
     assert buttons == expected
     if "acknowledged_by" in changes:
         assert "Acknowledged by <@U_BOB>" in json.dumps(message.blocks)
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_the_announcement_reads_as_over_once_the_incident_is(status: str) -> None:
+    live = TEMPLATES.announcement(make_card())
+    over = TEMPLATES.announcement(make_card(status=status))
+    check_message(over)
+    assert "Respond within" in json.dumps(live.blocks)
+    assert ":rotating_light:" in json.dumps(live.blocks)
+    assert "Respond within" not in json.dumps(over.blocks)
+    assert ":rotating_light:" not in json.dumps(over.blocks)
+    assert "🚨" not in over.text
+    assert status in over.text

@@ -398,8 +398,14 @@ class IncidentTemplates:
         """Posted in the announce channel (or, for drills, in the drill's own channel)."""
         prefix = "[DRILL] " if card.drill else ""
         channel = channel_mention(card.channel_id) if card.channel_id else "_being created…_"
+        # Edited in place as the incident moves: once it is over it reads as over (no siren,
+        # no "respond within").
+        over = card.status in ("resolved", "closed", "declined")
+        mark = {"resolved": ":white_check_mark:", "closed": ":lock:"}.get(
+            card.status, ":heavy_minus_sign:" if over else ":rotating_light:"
+        )
         headline = SectionBlock(
-            text=mrkdwn(f":rotating_light: *{prefix}{card.label} · {_title(card)}*"),
+            text=mrkdwn(f"{mark} *{prefix}{card.label} · {_title(card)}*"),
             fields=[
                 _field("Severity", _severity(card)),
                 _field("Status", _status(card)),
@@ -423,10 +429,14 @@ class IncidentTemplates:
         if card.drill:
             notes.append("*[DRILL]* A practice run, not a real incident.")
         notes.append(f"Declared by {user_mention(card.declared_by)}")
-        if card.respond_within:
+        if card.respond_within and not over:
             notes.append(f"Respond within {safe_mrkdwn(one_line(card.respond_within), 40)}")
         blocks.append(ContextBlock(elements=[mrkdwn(note) for note in notes]))
-        text = f"🚨 {prefix}{card.label} declared ({_severity_words(card)}): {_title(card)}"
+        if over:
+            text = f"{prefix}{card.label} {_status(card).lower()} ({_severity_words(card)}): "
+            text += _title(card)
+        else:
+            text = f"🚨 {prefix}{card.label} declared ({_severity_words(card)}): {_title(card)}"
         return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))
 
     def declarer_ready(self, card: IncidentCard) -> RenderedMessage:

@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, declare, opened_view, panel_messages, wait_provisioned
+from tests.e2e.incidents import (
+    db_rows,
+    declare,
+    metadata_posts,
+    opened_view,
+    panel_messages,
+    wait_provisioned,
+)
 from tests.fakeslack import FakeSlack
 
 
@@ -61,6 +68,14 @@ def test_panel_buttons_follow_the_status(
 
     slack.block_action("U_ALICE", _buttons(fake, cid, panel)["incident_close"], channel=cid)
     wait_for(lambda: _status(warroom) == "closed", what="closed from the panel")
+
+    def announcement() -> str:
+        (posted,) = metadata_posts(fake.channel("incident-response"), "announcement", 1)
+        return json.dumps(posted.blocks) + posted.text
+
+    wait_for(lambda: ":lock:" in announcement(), what="the announcement to read as closed")
+    assert "Respond within" not in announcement()
+    assert ":rotating_light:" not in announcement()
     wait_for(
         lambda: set(_buttons(fake, cid, panel)) == {"incident_reopen"},
         what="only Reopen on the closed panel",
