@@ -45,6 +45,7 @@ ALLOWED_SEQUENCE = re.compile(
     r"|!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC"
     r"|!date\^\d+\^\{date_short\}\|\d{4}-\d\d-\d\d"  # an action item's due date
     r"|https?://[^\s|<>]+\|(?:Runbook|Source message|message|final document)"
+    r"|https?://[^\s|<>]+"  # an address typed in a description, shown as itself
 )
 BANNED = (
     "<!channel>",
@@ -505,3 +506,19 @@ def test_the_announcement_reads_as_over_once_the_incident_is(status: str) -> Non
     assert ":rotating_light:" not in json.dumps(over.blocks)
     assert "🚨" not in over.text
     assert status in over.text
+
+
+def test_a_link_in_a_description_stays_clickable_and_shows_where_it_goes() -> None:
+    from bot.templates.text import plain_from_slack
+
+    typed = plain_from_slack(
+        "Errors spiked, see <https://grafana.example/d/abc?x=1&amp;y=2|dashboard> "
+        "<!channel> <@U123|bob> <#C1|ops>"
+    )
+    assert typed == (
+        "Errors spiked, see dashboard (https://grafana.example/d/abc?x=1&y=2) @channel @bob #ops"
+    )
+    text = json.dumps(TEMPLATES.panel(make_card(description=typed)).blocks)
+    assert "<https://grafana.example/d/abc?x=1&amp;y=2>" in text
+    assert "<!channel>" not in text
+    assert "<@U123" not in text

@@ -29,6 +29,7 @@ from bot.templates.declare import (
     parse_declare_metadata,
     parse_declare_submission,
 )
+from bot.templates.text import plain_from_slack
 
 DECLARE_SHORTCUT = "declare_incident_from_message"
 # Field names of `DeclareRequest` validation → the modal's block ids.
@@ -104,7 +105,7 @@ def register(surface: Surface, services: Services) -> None:
         form = declare_form(
             services.policy,
             declarer=str(shortcut["user"]["id"]),
-            description=str(message.get("text", "")),
+            description=plain_from_slack(str(message.get("text", ""))),
             source_link=link,
             origin_channel=channel,
         )

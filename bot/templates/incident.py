@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.flows.cards import IncidentCard, RenderedMessage
-from bot.templates.text import ELLIPSIS, defuse_plain, safe_mrkdwn, truncate
+from bot.templates.text import ELLIPSIS, defuse_plain, linkify, safe_mrkdwn, truncate
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000
@@ -231,7 +231,10 @@ def _described(heading: str, body: str, *, empty: str) -> str:
     text = body.strip()
     if not text:
         return head + empty
-    return head + safe_mrkdwn(text, SECTION_TEXT_LIMIT - len(head))
+    # Addresses stay clickable (shown as they are, so nothing hides where they lead); the
+    # room left for the angle brackets keeps the section within Slack's limit.
+    escaped = safe_mrkdwn(text, SECTION_TEXT_LIMIT - len(head) - 200)
+    return head + clip(linkify(escaped), SECTION_TEXT_LIMIT - len(head))
 
 
 # The panel's buttons by status: only what can be done now (a stale panel's click is answered

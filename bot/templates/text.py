@@ -6,6 +6,8 @@ Every template passes what people typed through `escape_mrkdwn` (or `safe_mrkdwn
 
 from __future__ import annotations
 
+import re
+
 from bot.flows.invisible import strip_bidi_controls
 
 ELLIPSIS = "…"
@@ -48,3 +50,43 @@ def defuse_plain(text: str) -> str:
     like `<!channel>` or `<https://x|y>` should leave the bot at all, so the angle brackets
     become look-alike quotes; bidi controls are removed as in `escape_mrkdwn`."""
     return strip_bidi_controls(text).replace("<", "‹").replace(">", "›")
+
+
+# Slack's markup in a message's text: <https://x|label>, <https://x>, <@U1|name>, <#C1|name>,
+# <!here>, <!subteam^S1|@team>, <!date^…|fallback>.
+_SLACK_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+# A free-standing web address in text that was already escaped (its `&` are `&amp;`); one
+# right after an escaped `<` was typed as Slack markup (`<https://evil|click>`) and stays text.
+_ESCAPED_URL = re.compile(r"(?<!&lt;)https?://(?:[^\s<>|&()]|&amp;)+(?<![.,;:!?])")
+
+
+def plain_from_slack(text: str) -> str:
+    """A Slack message's text as plain words, for reuse as typed text: a link keeps its
+    address in sight (`dashboard (https://…)`, so no label can hide where it goes), mentions
+    become inert words (`@alice`, `#general`, `@here`)."""
+
+    def words(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("http://", "https://", "mailto:")):
+            return f"{label} ({target})" if label and label != target else target
+        if target.startswith("@"):
+            return "@" + (label or target[1:]).lstrip("@")
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!subteam^"):
+            return "@" + (label or "team").lstrip("@")
+        if target.startswith("!date^"):
+            return label or ""
+        if target.startswith("!"):
+            return "@" + target[1:]
+        return match.group(0)
+
+    plain = _SLACK_MARKUP.sub(words, text)
+    # Slack escapes these three in message text; typed text has them plain.
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def linkify(escaped: str) -> str:
+    """Web addresses in escaped mrkdwn made clickable, the address itself shown (`<url>`):
+    verbatim text objects are not auto-linked by Slack."""
+    return _ESCAPED_URL.sub(lambda m: f"<{m.group(0)}>", escaped)

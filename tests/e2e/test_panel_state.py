@@ -109,3 +109,27 @@ def test_a_second_acknowledgement_is_told_privately_and_self_assignment_sends_no
     )
     assert len(fake.channel(cid).messages) == posted + 1  # the role line, no "also acked" post
     assert [m for m in fake.dms("U_ALICE") if "Scribe" in m.text] == []
+
+
+def test_declaring_from_a_message_keeps_its_link_visible_and_working(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    general = fake.channel_id("general")
+    ts = fake.post_as_user(
+        general, "U_BOB", "Errors at <https://grafana.example/d/abc|dashboard> <!channel>"
+    )
+    assert (
+        slack.message_shortcut(
+            "U_ALICE", "declare_incident_from_message", channel=general, message_ts=ts
+        ).status
+        == 200
+    )
+    view = opened_view(fake, "U_ALICE", "declare_incident")
+    prefilled = json.dumps(view)
+    assert "dashboard (https://grafana.example/d/abc)" in prefilled
+    assert "<!channel>" not in prefilled
+    values = fill_modal(view, {"Title": "Errors on the dashboard", "Severity": "P2"})
+    assert slack.view_submission("U_ALICE", view, values).status == 200
+    cid = wait_provisioned(fake, 1).id
+    panel = panel_messages(fake.channel(cid))[0]
+    assert "<https://grafana.example/d/abc>" in json.dumps(fake.message(cid, panel.ts).blocks)
