@@ -39,9 +39,10 @@ from bot.flows.operations import IncidentOperations
 from bot.flows.ports import SlackFailure
 from bot.flows.provisioning import PROVISION_JOB, Provisioner
 from bot.flows.resolution import Resolution
+from bot.flows.timeline import NOTICE
 from bot.gateway import SlackGateway
 from bot.inbound import REQUEST_ID, events_once, unhandled_answer
-from bot.jobs import NOTICE, JobRunner
+from bot.jobs import JobRunner
 from bot.logs import bind_request, clear_request, get_logger
 from bot.policy import Policy, PolicyError, load_policy
 from bot.services import Services
@@ -178,7 +179,9 @@ def build_jobs(
         CAPTURE_JOB,
         CaptureMessage(sessions=sessions, policy=policy, gateway=gateway, clock=clock),
     )
-    notices = TellHumans(sessions=sessions, gateway=gateway, clock=clock)
+    notices = TellHumans(
+        sessions=sessions, gateway=gateway, clock=clock, lead_role=policy.lead_role.id
+    )
     jobs.register(NOTICE, notices)
     jobs.tell_humans_with(notices)
     return jobs

@@ -17,9 +17,9 @@ from bot.flows.delivery import Messenger
 from bot.flows.lifecycle import OPEN_STATUSES, Status
 from bot.flows.ports import SlackFailure
 from bot.flows.provisioning_steps import MEMBERS_JOB
-from bot.flows.timeline import TimelineKind
+from bot.flows.timeline import NOTICE, TimelineKind
 from bot.gateway import SlackGateway
-from bot.jobs import NOTICE, Failure, JobRun
+from bot.jobs import Failure, JobRun
 from bot.logs import get_logger
 from bot.templates import operations as ops
 
@@ -104,10 +104,16 @@ class TellHumans(_ChannelJob):
     incident channel when there is one it can post in, else to the declarer by DM."""
 
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], gateway: SlackGateway, clock: Clock
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        gateway: SlackGateway,
+        clock: Clock,
+        lead_role: str = "commander",
     ) -> None:
         super().__init__(sessions=sessions, gateway=gateway, clock=clock)
         self.messenger = Messenger(gateway)
+        self.lead_role = lead_role  # who hears of a policy target Slack does not know
 
     def describe(self, job: JobRun) -> str:
         return "Telling you about a failure"
@@ -126,9 +132,19 @@ class TellHumans(_ChannelJob):
             incident = await store.get_incident(session, number=number)
         if incident is None:
             return
-        message = ops.gave_up_notice(
-            label=f"INC-{number}", what=str(data.get("what")), why=str(data.get("why"))
-        )
+        if data.get("target"):
+            async with self.sessions() as session:
+                roles = await store.current_roles(session, incident_number=number)
+            message = ops.unreachable_target_notice(
+                label=f"INC-{number}",
+                target=str(data["target"]),
+                why=str(data.get("why")),
+                commander=roles.get(self.lead_role),
+            )
+        else:
+            message = ops.gave_up_notice(
+                label=f"INC-{number}", what=str(data.get("what")), why=str(data.get("why"))
+            )
         if incident.channel_id and data.get("channel_ok", True) and not job.done("dm"):
             try:
                 await self.messenger.post_once(

@@ -38,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import store
 from bot.clock import Clock
 from bot.flows.ports import SlackFailure
-from bot.flows.timeline import TimelineKind
+from bot.flows.timeline import NOTICE, TimelineKind
 from bot.logs import get_logger
 
 log = get_logger(__name__)
@@ -52,7 +52,6 @@ MAX_ATTEMPTS = 20  # with the backoff below: about an hour of Slack trouble
 MAX_BACKOFF = timedelta(minutes=5)
 TICK_BATCH = 100
 CONCURRENCY = 16
-NOTICE = "notice"
 
 
 def backoff(attempts: int) -> timedelta:

@@ -7,6 +7,7 @@ lives in the jobs' progress, never here.
 
 from __future__ import annotations
 
+import json
 import re
 from enum import StrEnum
 
@@ -20,6 +21,10 @@ from bot.flows.ports import SlackFailure
 from bot.policy import Target
 
 log = structlog.stdlib.get_logger(__name__)
+
+# The job kind that tells people, once, about something warroom could not do (bot/jobs.py
+# gives up with it; policy targets Slack does not know are told with it too).
+NOTICE = "notice"
 
 
 class TimelineKind(StrEnum):
@@ -86,6 +91,23 @@ async def record_event(
     return event is not None
 
 
+# What each of Slack's answers means for a policy target, in plain words.
+UNREACHABLE_WORDS = {
+    "no_such_subteam": "does not exist in this workspace",
+    "subteam_not_found": "does not exist in this workspace",
+    "channel_not_found": "is not a channel warroom can see",
+    "user_not_found": "is not a user in this workspace",
+    "users_not_found": "is not a user in this workspace",
+    "not_in_channel": "is a channel warroom is not a member of",
+    "is_archived": "is an archived channel",
+    "missing_scope": "needs a permission the Slack app lacks",
+}
+
+
+def unreachable_words(error: str) -> str:
+    return UNREACHABLE_WORDS.get(error, f"could not be reached (Slack said {error})")
+
+
 async def note_unreachable(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
@@ -94,14 +116,29 @@ async def note_unreachable(
     target: Target,
     failure: SlackFailure,
 ) -> None:
-    """A policy target Slack does not know (a group, a channel): say so on the timeline once
-    and carry on without it, rather than retry what retrying cannot fix."""
+    """A policy target Slack does not know (a group, a channel): say so on the timeline and,
+    once, to the commander in the incident channel, in plain words; carry on without it
+    rather than retry what retrying cannot fix, and never report it as told."""
     log.warning("policy_target_unreachable", target=str(target), error=failure.error)
-    await record_event(
-        sessions,
-        clock,
-        number=number,
-        kind=TimelineKind.POLICY_PROBLEM,
-        text=f"Could not reach {target} ({failure.error}); check the policy",
-        dedupe_key=f"{number}:unreachable:{target}",
-    )
+    now = clock.now()
+    words = unreachable_words(failure.error)
+    async with sessions() as session:
+        event = await store.add_timeline_event(
+            session,
+            incident_number=number,
+            kind=TimelineKind.POLICY_PROBLEM.value,
+            at=now,
+            text=f"Could not reach {target} ({failure.error}); check the policy",
+            dedupe_key=f"{number}:unreachable:{target}",
+        )
+        if event is not None:
+            await store.enqueue_job(
+                session,
+                key=f"{NOTICE}:unreachable:{number}:{target}",
+                kind=NOTICE,
+                incident_number=number,
+                now=now,
+                due_at=now,
+                payload=json.dumps({"target": str(target), "why": words, "error": failure.error}),
+            )
+        await session.commit()

@@ -67,6 +67,7 @@ from bot.templates.ops_notices import (
     role_assigned_message,
     role_dm,
     status_changed_message,
+    unreachable_target_notice,
 )
 from bot.templates.ops_overview import (
     NO_INCIDENTS,
@@ -137,5 +138,6 @@ __all__ = [
     "status_update_message",
     "status_update_share",
     "take_role_value",
+    "unreachable_target_notice",
     "update_modal",
 ]

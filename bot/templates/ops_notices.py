@@ -137,6 +137,21 @@ def refusal(text: str) -> RenderedMessage:
     return rendered(words, [SectionBlock(text=mrkdwn(f":warning: {words}"))])
 
 
+def unreachable_target_notice(
+    *, label: str, target: str, why: str, commander: str | None
+) -> RenderedMessage:
+    """Told once to the commander: a target the policy names that Slack does not know was
+    neither notified nor invited (never reported as told)."""
+    who = f"{person(commander)}: " if commander else ""
+    name = safe_mrkdwn(target, 100)
+    line = (
+        f":warning: {who}`{name}` {safe_mrkdwn(why, 200)}, so nobody from it was notified or "
+        f"invited for {safe_mrkdwn(label, 20)}. Invite the people it should reach by hand; an "
+        "admin should fix the policy (`warroom policy check`)."
+    )
+    return rendered(line.replace("*", ""), [SectionBlock(text=mrkdwn(line))])
+
+
 def gave_up_notice(*, label: str, what: str, why: str) -> RenderedMessage:
     """Told once when warroom gave up on something: `:warning: INC-42: Archiving the incident
     channel did not work: Slack refused it (not_in_channel). I won't retry it.`"""

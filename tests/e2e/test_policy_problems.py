@@ -1,0 +1,47 @@
+"""A policy naming people or places Slack does not know: the commander is told once each, in
+plain words, in the incident channel; nothing claims they were told."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, wait_for
+from tests.e2e.incidents import declare, wait_provisioned
+from tests.fakeslack import FakeSlack
+
+
+def test_missing_policy_targets_are_told_to_the_commander_once(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    policy = yaml.safe_load((REPO_ROOT / "bot" / "policy" / "default.yaml").read_text("utf-8"))
+    for severity in policy["severities"]:
+        severity.pop("escalation", None)
+        severity["notify"] = (
+            ["@no-such-team", "#no-such-channel", "U0NOBODY"] if severity["id"] == "P2" else []
+        )
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy, sort_keys=False), "utf-8")
+    server = WarroomServer(fake=fake, workdir=tmp_path / "w", policy=path)
+    server.start()
+    try:
+        slack = SlackDriver(server, fake)
+        declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
+        cid = wait_provisioned(fake, 1).id
+
+        def told() -> list[str]:
+            return [m.text for m in fake.channel(cid).messages if "nobody from it" in m.text]
+
+        notices = wait_for(lambda: t if len(t := told()) >= 3 else None, what="three notices")
+        for target in ("@no-such-team", "#no-such-channel", "U0NOBODY"):
+            [line] = [n for n in notices if target in n]
+            assert "<@U_ALICE>" in line  # the commander
+        assert "does not exist in this workspace" in next(n for n in notices if "team" in n)
+        slack.slash("U_ALICE", "severity P1", channel=cid)
+        slack.slash("U_ALICE", "severity P2", channel=cid)
+        wait_for(lambda: "P2" in fake.channel(cid).topic, what="back to P2")
+        assert len(told()) == 3  # once each, however often the targets come up
+    finally:
+        server.stop()
+        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
