@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_sub.add_parser("check", help="validate a policy YAML file")
     check.add_argument("file")
+    doc = policy_sub.add_parser("doc", help="render the incident procedure a policy enforces")
+    doc.add_argument("file", nargs="?", help="a policy YAML file (default: the built-in one)")
+    doc.add_argument("--format", choices=("markdown", "html"), default="markdown")
     postmortem = sub.add_parser("postmortem", help="print the post-mortem draft of an incident")
     postmortem.add_argument("incident", help="incident number, e.g. 42 or INC-42")
     return parser
@@ -175,12 +178,28 @@ def _postmortem(incident: str) -> int:
     return 0
 
 
+def _policy_doc(path: str | None, fmt: str) -> int:
+    """The procedure people read, from the policy the bot enforces: they cannot drift apart."""
+    from bot.policy import PolicyError, load_policy
+    from bot.policy.doc import render_procedure
+
+    try:
+        policy = load_policy(path)
+    except PolicyError as problem:
+        print(f"warroom: the policy is invalid: {problem}", file=sys.stderr)
+        return 1
+    print(render_procedure(policy, format="html" if fmt == "html" else "markdown"), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve()
     if args.command == "db":
         return _db_upgrade()
+    if args.command == "policy" and args.policy_command == "doc":
+        return _policy_doc(args.file, args.format)
     if args.command == "policy":
         return _policy_check(args.file)
     return _postmortem(args.incident)

@@ -278,3 +278,20 @@ def test_start_up_problems_are_one_clear_line_never_a_traceback(
     _one_clear_line(_serve_with(tmp_path, WARROOM_POLICY=str(broken)), "policy", "invalid")
     secret = _serve_with(tmp_path, DATABASE_URL="postgresql://warroom:s3cret@127.0.0.1:9/x")
     assert "s3cret" not in secret.stderr  # a password never reaches the log
+
+
+def test_policy_doc_renders_each_example_procedure(tmp_path: Path) -> None:
+    for path in sorted((REPO_ROOT / "examples" / "policies").glob("*.yaml")):
+        result = _warroom("policy", "doc", str(path), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Severities" in result.stdout
+        html = _warroom("policy", "doc", str(path), "--format", "html", cwd=tmp_path)
+        assert html.stdout.lower().startswith("<!doctype html>")
+    built_in = _warroom("policy", "doc", cwd=tmp_path)
+    assert built_in.returncode == 0
+    assert "P1" in built_in.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("severities: []\n", "utf-8")
+    refused = _warroom("policy", "doc", str(broken), cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr

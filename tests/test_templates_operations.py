@@ -621,3 +621,19 @@ def test_any_unicode_renders_valid_messages(title: str, body: str) -> None:
     update = make_update(impact=body, actions=body)
     for message in everything(card, update, word=body):
         check_ops_message(message)
+
+
+def test_an_unreachable_target_is_told_plainly_to_the_commander() -> None:
+    from bot.templates.operations import unreachable_target_notice
+
+    message = unreachable_target_notice(
+        label="INC-42",
+        target="@security",
+        why="does not exist in this workspace",
+        commander="U_ALICE",
+    )
+    check_ops_message(message)
+    assert message.text.startswith(":warning: <@U_ALICE>: `@security` does not exist")
+    assert "nobody from it was notified or invited" in message.text
+    nobody = unreachable_target_notice(label="INC-42", target="#ops", why="x", commander=None)
+    assert "<@" not in nobody.text
