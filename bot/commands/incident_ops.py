@@ -199,17 +199,21 @@ async def _severity(
     return Outcome(effects=effects)
 
 
-async def _close(
-    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
-) -> Outcome:
-    number = number_of(incident)
-    outcome = await services.resolution.close(number, by=str(command["user_id"]))
+async def close_outcome(services: Services, number: int, *, user: str) -> Outcome:
+    """Closing, by command or by the panel's button: asks first when action items are open."""
+    outcome = await services.resolution.close(number, by=user)
     if isinstance(outcome, CloseNeedsConfirmation):
         form = await close_confirmation_form(services, number=number, open_items=outcome.open_items)
         return Outcome(form=form)
     if not outcome:
         return Outcome(refused(f"INC-{number} is already closed."))
     return Outcome(effects=outcome)
+
+
+async def _close(
+    services: Services, incident: store.Incident, command: dict[str, Any], rest: str
+) -> Outcome:
+    return await close_outcome(services, number_of(incident), user=str(command["user_id"]))
 
 
 async def _reopen(

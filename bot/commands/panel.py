@@ -13,16 +13,15 @@ from bot.commands.forms import (
     FormNotOpened,
     FormPreparer,
     assign_form,
-    close_confirmation_form,
     open_form,
     resolve_form,
     severity_form,
     update_form,
 )
+from bot.commands.incident_ops import close_outcome
 from bot.commands.surface import Surface
 from bot.flows.effects import Effect
 from bot.flows.permissions import Refused
-from bot.flows.resolution import CloseNeedsConfirmation
 from bot.logs import bind_request, get_logger
 from bot.services import Services
 from bot.templates import operations as ops
@@ -120,19 +119,15 @@ def register(surface: Surface, services: Services) -> None:
             return
         bind_request(incident=number)
         try:
-            outcome = await services.resolution.close(number, by=user)
-            if isinstance(outcome, CloseNeedsConfirmation):
-                view = await close_confirmation_form(
-                    services, number=number, open_items=outcome.open_items
-                )
-                await open_form(services, str(body["trigger_id"]), view)
-                return
+            outcome = await close_outcome(services, number, user=user)
+            if outcome.form is not None:
+                await open_form(services, str(body["trigger_id"]), outcome.form)
         except (Refused, FormNotOpened) as problem:
             await answer(respond, str(problem))
             return
-        if not outcome:
-            await answer(respond, f"INC-{number} is already closed.")
-        await services.deliver(outcome)
+        if outcome.answer is not None:
+            await respond(replace_original=False, **outcome.answer)
+        await services.deliver(outcome.effects)
 
     def form_button(action_id: str, prepare: FormPreparer) -> None:
         @surface.action(action_id)
