@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     doc = policy_sub.add_parser("doc", help="render the incident procedure a policy enforces")
     doc.add_argument("file", nargs="?", help="a policy YAML file (default: the built-in one)")
     doc.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    sub.add_parser("doctor", help="check a live installation: token, scopes, database, policy")
     postmortem = sub.add_parser("postmortem", help="print the post-mortem draft of an incident")
     postmortem.add_argument("incident", help="incident number, e.g. 42 or INC-42")
     return parser
@@ -178,6 +179,16 @@ def _postmortem(incident: str) -> int:
     return 0
 
 
+def _doctor() -> int:
+    """One line per check, ✓ or ✗ with the fix; exit 1 when anything is broken."""
+    from bot.doctor import diagnose
+
+    checks = asyncio.run(diagnose(Settings()))
+    for check in checks:
+        print(check.line())
+    return 0 if all(check.ok for check in checks) else 1
+
+
 def _policy_doc(path: str | None, fmt: str) -> int:
     """The procedure people read, from the policy the bot enforces: they cannot drift apart."""
     from bot.policy import PolicyError, load_policy
@@ -196,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve()
+    if args.command == "doctor":
+        return _doctor()
     if args.command == "db":
         return _db_upgrade()
     if args.command == "policy" and args.policy_command == "doc":

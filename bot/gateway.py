@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.flows.ports import ChannelRef, PostedMessage, SlackFailure
 from bot.gateway_content import ContentGateway
@@ -51,10 +52,25 @@ class SlackGateway(ContentGateway):
 
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call `method`; raise `SlackFailure` with Slack's error code on failure."""
+        data = (await self._request(method, **args)).data
+        return data if isinstance(data, dict) else {}
+
+    async def granted_scopes(self) -> frozenset[str] | None:
+        """The token's scopes, as Slack states them on every answer (`x-oauth-scopes`)."""
+        response = await self._request("auth.test")
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        granted = headers.get("x-oauth-scopes")
+        if isinstance(granted, list):
+            granted = ",".join(granted)
+        if granted is None:
+            return None
+        return frozenset(s.strip() for s in str(granted).split(",") if s.strip())
+
+    async def _request(self, method: str, **args: Any) -> AsyncSlackResponse:
         # slack_sdk's typed method knows each method's encoding (JSON, form or GET query).
         bound = getattr(self.client, method.replace(".", "_"))
         try:
-            response = await bound(**args)
+            response: AsyncSlackResponse = await bound(**args)
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
             status = int(exc.response.status_code)
@@ -65,8 +81,7 @@ class SlackGateway(ContentGateway):
         except (TimeoutError, ServerConnectionError, ServerDisconnectedError, ClientOSError) as exc:
             log.warning("slack_call_unreachable", method=method, error=type(exc).__name__)
             raise SlackFailure(method, "unreachable") from exc
-        data = response.data
-        return data if isinstance(data, dict) else {}
+        return response
 
     async def identify(self) -> BotIdentity:
         """`auth.test`: proves the token works against the configured API URL."""

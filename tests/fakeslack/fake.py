@@ -64,6 +64,9 @@ class FakeSlack:
         self.app_id = "A_WARROOM"
         self.bot_token = f"xoxb-fake-{secrets.token_hex(12)}"
         self.latency: float = 0.0
+        # The bot token's scopes, sent back as Slack does on every Web API answer
+        # (`x-oauth-scopes`); None sends no such header.
+        self.granted_scopes: list[str] | None = None
         self.clock = Clock()
         self._ws = Workspace(
             team_id=self.team_id,

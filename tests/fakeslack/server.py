@@ -224,6 +224,8 @@ class Server:
         finally:
             self.fake._recorder.end(call, answer[0], copy.deepcopy(answer[1]), effect)
         status, body, headers = answer
+        if self.fake.granted_scopes is not None:
+            headers = {**headers, "x-oauth-scopes": ",".join(self.fake.granted_scopes)}
         return self._reply(request, effect, web.json_response(body, status=status, headers=headers))
 
     async def _pipeline(
