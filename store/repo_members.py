@@ -93,6 +93,7 @@ class VisibleIncident:
     private: bool
     declared_at: datetime
     lead: str | None  # the current holder of the lead role
+    drill: bool = False
 
 
 async def list_visible_incidents(
@@ -122,6 +123,7 @@ async def list_visible_incidents(
             col(Incident.private),
             col(Incident.declared_at),
             col(RoleAssignment.user_id),
+            col(Incident.drill),
         )
         .select_from(Incident)
         .outerjoin(RoleAssignment, lead)
@@ -130,8 +132,10 @@ async def list_visible_incidents(
     )
     connection = await session.connection()
     return [
-        VisibleIncident(int(number or 0), title, severity, status, channel, private, at, lead)
-        for number, title, severity, status, channel, private, at, lead in (
+        VisibleIncident(
+            int(number or 0), title, severity, status, channel, private, at, lead, bool(drill)
+        )
+        for number, title, severity, status, channel, private, at, lead, drill in (
             await connection.execute(stmt)
         ).all()
     ]

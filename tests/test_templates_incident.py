@@ -269,8 +269,8 @@ def test_topics_match_golden() -> None:
     }
     assert topics["plain"] == "P1 · Investigating · IC <@U_ALICE>"
     assert topics["unassigned"] == "P1 · Triage · IC unassigned"
-    assert topics["drill"] == "P1 · Investigating · IC <@U_ALICE> · DRILL"
-    assert topics["private_drill"] == "P1 · Monitoring · IC <@U_ALICE> · DRILL · 🔒"
+    assert topics["drill"] == "[DRILL] P1 · Investigating · IC <@U_ALICE>"
+    assert topics["private_drill"] == "[DRILL] P1 · Monitoring · IC <@U_ALICE> · 🔒"
     assert_golden("incident_topic", topics)
 
 

@@ -637,3 +637,11 @@ def test_an_unreachable_target_is_told_plainly_to_the_commander() -> None:
     assert "nobody from it was notified or invited" in message.text
     nobody = unreachable_target_notice(label="INC-42", target="#ops", why="x", commander=None)
     assert "<@" not in nobody.text
+
+
+def test_a_drill_is_marked_in_the_list() -> None:
+    message = incident_list([listed(1, drill=True), listed(2)], now=NOW)
+    check_ops_message(message)
+    lines = "\n".join(section_texts(message))
+    assert "[DRILL] INC-1" in lines
+    assert "[DRILL] INC-2" not in lines

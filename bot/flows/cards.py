@@ -147,6 +147,7 @@ class ListedIncident:
     private: bool
     commander: str | None
     declared_at: datetime
+    drill: bool = False
 
 
 @dataclass(frozen=True)

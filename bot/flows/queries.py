@@ -84,6 +84,7 @@ async def visible_open_incidents(
             private=row.private,
             commander=row.lead,
             declared_at=row.declared_at,
+            drill=row.drill,
         )
         for row in found
     ]

@@ -316,18 +316,16 @@ class IncidentTemplates:
     """The messages the incident flows post (structurally an `IncidentRenderer`)."""
 
     def topic(self, card: IncidentCard) -> str:
-        """`P1 · Investigating · IC <@U…>`, plus ` · DRILL` and ` · 🔒` when they apply."""
+        """`P1 · Investigating · IC <@U…>`, `[DRILL] ` first for a drill, ` · 🔒` when private."""
         commander = _commander(card)
         parts = [
             safe_mrkdwn(one_line(card.severity_id), ID_LIMIT),
             _status(card),
             f"IC {commander}" if commander else "IC unassigned",
         ]
-        if card.drill:
-            parts.append("DRILL")
         if card.private:
             parts.append("🔒")
-        return clip(" · ".join(parts), TOPIC_LIMIT)
+        return clip(("[DRILL] " if card.drill else "") + " · ".join(parts), TOPIC_LIMIT)
 
     def purpose(self, card: IncidentCard) -> str:
         """The channel purpose: the title, on one line, within Slack's 250 characters."""

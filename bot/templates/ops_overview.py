@@ -32,6 +32,7 @@ from bot.templates.ops_common import (
     as_utc,
     bounded_lines,
     bullet_items,
+    drill_prefix,
     format_elapsed,
     headline,
     name,
@@ -156,7 +157,7 @@ def _list_line(incident: ListedIncident, now: datetime | None) -> str:
     parts = [
         f"*{severity_id(incident.severity_id)}*",
         channel,
-        f"INC-{incident.number}{lock}",
+        f"{drill_prefix(incident.drill)}INC-{incident.number}{lock}",
         title_mrkdwn(incident.title, LIST_TITLE_LIMIT),
         status_label(incident.status),
         commander,

@@ -155,7 +155,9 @@ def test_a_drill_is_announced_only_in_its_own_channel(slack: SlackDriver, fake: 
     assert [o["value"] for o in values["options"]["options"]["selected_options"]] == ["drill"]
     slack.view_submission("U_ALICE", view, values)
     channel = wait_provisioned(fake, 1, announced=False)
-    assert "DRILL" in channel.topic
+    assert channel.topic.startswith("[DRILL] ")
+    listed = slack.slash("U_ALICE", "list", channel="general").json
+    assert "[DRILL] INC-1" in str(listed)
     wait_for(lambda: [s for s in fake.seen_by("U_ALICE") if s.kind == "dm"], what="the DM")
     assert fake.channel("incident-response").messages == []
     assert fake.channel("leadership").messages == []
