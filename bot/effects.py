@@ -272,16 +272,19 @@ async def _update_posted(d: Delivery, effect: UpdatePosted) -> None:
 
 @handles(Resolved)
 async def _resolved(d: Delivery, effect: Resolved) -> None:
-    message = ops.resolution_message(
-        d.card,
-        summary=effect.summary,
-        root_cause=effect.root_cause or "",
-        duration=effect.duration,
-        postmortem_due_at=effect.postmortem_due_at,
-        by=effect.by,
-    )
-    await d.say(message)
-    await d.to_announcement(message, broadcast=True)
+    def message(*, in_channel: bool) -> RenderedMessage:
+        return ops.resolution_message(
+            d.card,
+            summary=effect.summary,
+            root_cause=effect.root_cause or "",
+            duration=effect.duration,
+            postmortem_due_at=effect.postmortem_due_at,
+            by=effect.by,
+            in_channel=in_channel,
+        )
+
+    await d.say(message(in_channel=True))
+    await d.to_announcement(message(in_channel=False), broadcast=True)
 
 
 @handles(Closed)

@@ -645,3 +645,22 @@ def test_a_drill_is_marked_in_the_list() -> None:
     lines = "\n".join(section_texts(message))
     assert "[DRILL] INC-1" in lines
     assert "[DRILL] INC-2" not in lines
+
+
+def test_the_resolution_in_its_own_channel_does_not_link_to_itself() -> None:
+    def resolution(*, in_channel: bool) -> str:
+        message = resolution_message(
+            make_card(),
+            summary="Rolled back",
+            root_cause="",
+            duration=timedelta(minutes=40),
+            postmortem_due_at=None,
+            by="U_ALICE",
+            in_channel=in_channel,
+        )
+        check_ops_message(message)
+        return str(message.blocks)
+
+    card = make_card()
+    assert f"<#{card.channel_id}>" in resolution(in_channel=False)
+    assert f"<#{card.channel_id}>" not in resolution(in_channel=True)

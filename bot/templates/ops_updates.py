@@ -156,8 +156,10 @@ def resolution_message(
     duration: timedelta,
     postmortem_due_at: datetime | None,
     by: str,
+    in_channel: bool = False,
 ) -> RenderedMessage:
-    """The incident is resolved: for its own channel and the announce channel."""
+    """The incident is resolved: for its own channel (`in_channel`: no link to itself) and
+    the announce channel (with the link)."""
     prefix = drill_prefix(card.drill)
     title = title_mrkdwn(card.title)
     first = f":white_check_mark: *{prefix}{card.label} resolved* · {title}"
@@ -180,7 +182,7 @@ def resolution_message(
     ]
     if root_cause.strip():
         blocks.append(SectionBlock(text=mrkdwn(f"*Root cause*\n{user_text(root_cause, room)}")))
-    if card.channel_id:
+    if card.channel_id and not in_channel:
         blocks.append(
             ContextBlock(elements=[mrkdwn(f"Channel: {channel_mention(card.channel_id)}")])
         )
