@@ -12,6 +12,7 @@ from slack_sdk.models.views import View
 
 from bot.flows.cards import ActionItemView, TimelineEntry, TimelinePage
 from bot.templates import followups as views
+from bot.templates import timeline
 from tests.conftest import assert_golden
 from tests.test_templates_incident import HOSTILE, as_json, check_message, make_card
 
@@ -64,13 +65,13 @@ def test_timeline_page_matches_golden() -> None:
         ),
         entry(3, kind="status_update", text="Update #1: card payments fail"),
     ]
-    message = views.timeline_message(make_card(), page(entries, total=45, can_edit=True))
+    message = timeline.timeline_message(make_card(), page(entries, total=45, can_edit=True))
     check_message(message)
     assert_golden("followups_timeline_page", as_json(message))
 
 
 def test_times_are_slack_date_tokens_so_readers_see_their_own_zone() -> None:
-    message = views.timeline_message(make_card(), page([entry(1)]))
+    message = timeline.timeline_message(make_card(), page([entry(1)]))
     text = json.dumps(as_json(message), ensure_ascii=False)
     epoch = int((AT + timedelta(minutes=1)).timestamp())
     assert f"<!date^{epoch}^" in text
@@ -78,7 +79,7 @@ def test_times_are_slack_date_tokens_so_readers_see_their_own_zone() -> None:
 
 
 def test_a_long_timeline_is_paged_never_cut_silently() -> None:
-    first = views.timeline_message(
+    first = timeline.timeline_message(
         make_card(), page([entry(i) for i in range(20)], offset=0, total=57)
     )
     blob = json.dumps(as_json(first), ensure_ascii=False)
@@ -90,7 +91,7 @@ def test_a_long_timeline_is_paged_never_cut_silently() -> None:
         for e in b["elements"]  # type: ignore[index,union-attr]
     ]
     assert [b["value"] for b in buttons] == ["42:20"]
-    last = views.timeline_message(
+    last = timeline.timeline_message(
         make_card(), page([entry(i) for i in range(17)], offset=40, total=57)
     )
     blob = json.dumps(as_json(last), ensure_ascii=False)
@@ -105,8 +106,8 @@ def test_a_long_timeline_is_paged_never_cut_silently() -> None:
 
 
 def test_only_editors_get_the_entry_menu() -> None:
-    reader = views.timeline_message(make_card(), page([entry(1)]))
-    editor = views.timeline_message(make_card(), page([entry(1)], can_edit=True))
+    reader = timeline.timeline_message(make_card(), page([entry(1)]))
+    editor = timeline.timeline_message(make_card(), page([entry(1)], can_edit=True))
     assert "overflow" not in json.dumps(as_json(reader))
     assert "overflow" in json.dumps(as_json(editor))
 
@@ -114,7 +115,7 @@ def test_only_editors_get_the_entry_menu() -> None:
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_text_is_escaped_everywhere(hostile: str) -> None:
     messages = [
-        views.timeline_message(
+        timeline.timeline_message(
             make_card(title=hostile),
             page([entry(1, text=hostile, permalink="javascript:alert(1)")], can_edit=True),
         ),
@@ -176,9 +177,9 @@ def test_action_item_dm_matches_golden() -> None:
 @pytest.mark.parametrize(
     "view",
     [
-        views.note_modal(make_card()),
+        timeline.note_modal(make_card()),
         views.action_modal(make_card()),
-        views.retime_modal(make_card(), entry_id=7, at=AT, text="Impact started"),
+        timeline.retime_modal(make_card(), entry_id=7, at=AT, text="Impact started"),
     ],
 )
 def test_modals_are_valid_views(view: dict[str, Any]) -> None:
@@ -187,8 +188,8 @@ def test_modals_are_valid_views(view: dict[str, Any]) -> None:
 
 
 def test_retime_modal_carries_the_entry_and_its_time() -> None:
-    view = views.retime_modal(make_card(), entry_id=7, at=AT, text="Impact started")
-    assert views.parse_entry_metadata(view["private_metadata"]) == 7
+    view = timeline.retime_modal(make_card(), entry_id=7, at=AT, text="Impact started")
+    assert timeline.parse_entry_metadata(view["private_metadata"]) == 7
     picker = view["blocks"][-1]["element"]
     assert picker["initial_date_time"] == int(AT.timestamp())
 
@@ -205,14 +206,14 @@ def test_retime_modal_carries_the_entry_and_its_time() -> None:
     ],
 )
 def test_entry_values_that_are_not_ours_are_refused(value: str) -> None:
-    assert views.parse_entry_value(value) is None
+    assert timeline.parse_entry_value(value) is None
 
 
 def test_entry_and_page_values_round_trip() -> None:
-    choice = views.parse_entry_value(views.entry_value("delete", 42, 7, 20))
-    assert choice == views.EntryChoice("delete", 42, 7, 20)
-    assert views.parse_timeline_value(views.timeline_value(42, 40)) == (42, 40)
-    assert views.parse_timeline_value("42:-1") == (None, 0)
+    choice = timeline.parse_entry_value(timeline.entry_value("delete", 42, 7, 20))
+    assert choice == timeline.EntryChoice("delete", 42, 7, 20)
+    assert timeline.parse_timeline_value(timeline.timeline_value(42, 40)) == (42, 40)
+    assert timeline.parse_timeline_value("42:-1") == (None, 0)
 
 
 def test_postmortem_comment_is_one_escaped_line() -> None:

@@ -25,6 +25,7 @@ from bot.logs import bind_request, get_logger
 from bot.services import Services
 from bot.templates import followups as views
 from bot.templates import operations as ops
+from bot.templates import timeline as timeline_views
 from bot.templates.incident import ADD_ACTION_ACTION
 
 log = get_logger(__name__)
@@ -147,9 +148,11 @@ async def note(
     number, by = number_of(incident), str(command["user_id"])
     if not rest.strip():
         await services.followups.authorize(incident, by, "note")
-        return Outcome(form=views.note_modal(await card(services, number)))
+        return Outcome(form=timeline_views.note_modal(await card(services, number)))
     await services.followups.add_note(number, by=by, text=rest)
-    return Outcome(ephemeral(views.timeline_done(f"Added to the timeline of INC-{number}.")))
+    return Outcome(
+        ephemeral(timeline_views.timeline_done(f"Added to the timeline of INC-{number}."))
+    )
 
 
 async def timeline(
@@ -174,10 +177,10 @@ async def postmortem(
         text = f"Recorded the final post-mortem of INC-{number}; it is on the panel now."
         if not effects:
             text = f"INC-{number} already has that post-mortem link."
-        return Outcome(ephemeral(views.timeline_done(text)), effects=effects)
+        return Outcome(ephemeral(timeline_views.timeline_done(text)), effects=effects)
     effects = await services.followups.request_postmortem(number, by=by)
     text = f"Posting a fresh post-mortem draft of INC-{number} in this channel."
-    return Outcome(ephemeral(views.timeline_done(text)), effects=effects)
+    return Outcome(ephemeral(timeline_views.timeline_done(text)), effects=effects)
 
 
 HANDLERS: dict[str, Handler] = {

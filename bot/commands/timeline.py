@@ -24,8 +24,8 @@ from bot.flows.permissions import Refused
 from bot.flows.timeline import plain_mentions
 from bot.logs import bind_request, get_logger
 from bot.services import Services
-from bot.templates import followups as views
 from bot.templates import operations as ops
+from bot.templates import timeline as views
 
 log = get_logger(__name__)
 

@@ -79,9 +79,9 @@ from bot.flows.postmortem import (
     TimelineLine,
     UpdateLine,
 )
-from bot.templates.followups import kind_label
 from bot.templates.ops_common import as_utc, format_elapsed, utc_words
 from bot.templates.text import truncate
+from bot.templates.timeline import kind_label
 
 
 class Markdown(str):
