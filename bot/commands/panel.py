@@ -69,7 +69,7 @@ def register(surface: Surface, services: Services) -> None:
         number: int,
         action: Callable[[], Awaitable[list[Effect]]],
         *,
-        nothing_to_do: str | None = None,
+        nothing_to_do: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         """Run a click's flow; a refusal goes privately to the clicker, effects to Slack. A
         click that changes nothing (a stale panel) is told why, never met with silence."""
@@ -80,36 +80,41 @@ def register(surface: Surface, services: Services) -> None:
             await answer(respond, str(refusal))
             return
         if not effects and nothing_to_do is not None:
-            await answer(respond, nothing_to_do)
+            await respond(replace_original=False, **await nothing_to_do())
         await services.deliver(effects)
 
-    @surface.action(ACK_ACTION)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user, number = _clicked_incident(body)
-        if number is not None:
-            bind_request(incident=number)
-            try:
-                effects = await services.operations.acknowledge(number, user=user)
-            except Refused as refusal:
-                await answer(respond, str(refusal))
-                return
-            if not effects:
-                answer_now = await already_acknowledged(services, number, user=user)
-                await respond(replace_original=False, **answer_now)
-            await services.deliver(effects)
+    def flow_button(
+        action_id: str,
+        flow: Callable[[int, str], Awaitable[list[Effect]]],
+        nothing_to_do: Callable[[int, str], Awaitable[dict[str, Any]]],
+    ) -> None:
+        """A panel button that runs one flow on the clicked incident."""
 
-    @surface.action(REOPEN_ACTION)
-    async def reopen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user, number = _clicked_incident(body)
-        if number is not None:
-            await act(
-                respond,
-                number,
-                lambda: services.resolution.reopen(number, by=user),
-                nothing_to_do=f"INC-{number} is already open.",
-            )
+        @surface.action(action_id)
+        async def clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            user, number = _clicked_incident(body)
+            if number is not None:
+                await act(
+                    respond,
+                    number,
+                    lambda: flow(number, user),
+                    nothing_to_do=lambda: nothing_to_do(number, user),
+                )
+
+    async def already_open(number: int, _user: str) -> dict[str, Any]:
+        return refused(f"INC-{number} is already open.")
+
+    flow_button(
+        ACK_ACTION,
+        lambda number, user: services.operations.acknowledge(number, user=user),
+        lambda number, user: already_acknowledged(services, number, user=user),
+    )
+    flow_button(
+        REOPEN_ACTION,
+        lambda number, user: services.resolution.reopen(number, by=user),
+        already_open,
+    )
 
     @surface.action(CLOSE_ACTION)
     async def close(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
