@@ -10,7 +10,7 @@ Failures follow the job runner's one rule (`bot/jobs.py`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_args
 
@@ -33,7 +33,7 @@ from bot.flows.effects import (
     UpdatePosted,
     decode,
 )
-from bot.flows.ports import SlackFailure
+from bot.flows.ports import NOT_READY, SlackFailure
 from bot.flows.queries import update_card
 from bot.flows.snapshot import card_of
 from bot.flows.timeline import note_unreachable
@@ -106,6 +106,82 @@ class Delivery:
             thread_ts=incident.announcement_ts,
             broadcast=broadcast,
         )
+
+    async def reaching(self, target: Target, sending: Awaitable[object]) -> bool:
+        """Await `sending` to `target`; a permanent refusal (no such channel, group or user)
+        is told to the commander once and reported as not sent, never as sent."""
+        try:
+            await sending
+        except SlackFailure as failure:
+            if failure.transient:
+                raise  # the effect is retried; what was sent is recognised
+            await self.unreachable(target, failure)
+            return False
+        return True
+
+    async def unreachable(self, target: Target, failure: SlackFailure) -> None:
+        await note_unreachable(
+            self.runner.sessions,
+            self.runner.clock,
+            number=self.number,
+            target=target,
+            failure=failure,
+        )
+
+    async def first_news(self, target: Target, message: RenderedMessage, *, mark: str) -> None:
+        """A channel's first message about the incident, under which it hears the rest."""
+        channel = target.value if target.is_id else "#" + target.value
+        sessions, now = self.runner.sessions, self.runner.clock.now()
+        try:
+            posted = await self.runner.messenger.post_once(
+                self.job, mark, number=self.number, channel=channel, message=message
+            )
+        except SlackFailure as failure:
+            if failure.transient:
+                raise
+            async with sessions() as session:  # nothing to thread under, ever
+                await store.drop_audience(session, incident_number=self.number, target=str(target))
+                await session.commit()
+            await self.unreachable(target, failure)
+            return
+        async with sessions() as session:
+            await store.set_audience_message(
+                session,
+                incident_number=self.number,
+                target=str(target),
+                channel_id=posted.channel,
+                message_ts=posted.ts,
+                now=now,
+            )
+            await session.commit()
+
+    async def to_audiences(
+        self, message: RenderedMessage, *, only: Collection[str] | None = None
+    ) -> None:
+        """Threaded under each notified channel's first message (`only`: those channels),
+        once each; waits (retried) while a first message is still being posted."""
+        if self.incident.private or self.incident.drill or (only is not None and not only):
+            return
+        async with self.runner.sessions() as session:
+            told = await store.list_audiences(session, incident_number=self.number)
+        waiting = False
+        for audience in told:
+            if only is not None and audience.target not in only:
+                continue
+            if audience.channel_id is None or audience.message_ts is None:
+                waiting = True
+                continue
+            sending = self.runner.messenger.post_once(
+                self.job,
+                f"audience:{audience.target}",
+                number=self.number,
+                channel=audience.channel_id,
+                message=message,
+                thread_ts=audience.message_ts,
+            )
+            await self.reaching(Target.parse(audience.target), sending)
+        if waiting:
+            raise SlackFailure("chat.postMessage", NOT_READY)
 
 
 class EffectRunner:
@@ -216,24 +292,18 @@ async def _severity_changed(d: Delivery, effect: SeverityChanged) -> None:
         d.card, old=effect.old, new=effect.new, by=effect.by, upgrade=effect.upgrade
     )
     await d.say(message)
-    if effect.notify:
-        await _notify_upgrade(d, old=effect.old, new=effect.new)
-
-
-async def _notify_upgrade(d: Delivery, *, old: str, new: str) -> None:
-    """The new severity's `notify` targets hear of the upgrade (the flow decided, with the
-    change, that this is the first upgrade to that severity: once per severity)."""
-    severity = d.runner.policy.find_severity(new)
-    message = ops.severity_notify_message(d.card, old=old, new=new)
-    for target in severity.notify if severity else ():
-        try:
-            await tell(d, target, message, mark=f"notify:{new}:{target}")
-        except SlackFailure as failure:
-            if failure.transient:
-                raise  # the effect is retried; what was sent is recognised
-            await note_unreachable(
-                d.runner.sessions, d.runner.clock, number=d.number, target=target, failure=failure
-            )
+    notice = ops.severity_notify_message(d.card, old=effect.old, new=effect.new)
+    severity = d.runner.policy.find_severity(effect.new)
+    people = [t for t in (severity.notify if severity else ()) if t.kind != "channel"]
+    for target in people if effect.notify else []:
+        await d.reaching(target, tell(d, target, notice, mark=f"notify:{effect.new}:{target}"))
+    for name in effect.fresh:
+        await d.first_news(Target.parse(name), notice, mark=f"notify:{effect.new}:{name}")
+    for event, channels in (("following", effect.following), ("leaving", effect.leaving)):
+        news = ops.audience_notice(
+            d.card, event=event, by=effect.by, old=effect.old, upgrade=effect.upgrade
+        )
+        await d.to_audiences(news, only=channels)
 
 
 async def tell(d: Delivery, target: Target, message: RenderedMessage, *, mark: str) -> None:
@@ -285,6 +355,7 @@ async def _resolved(d: Delivery, effect: Resolved) -> None:
 
     await d.say(message(in_channel=True))
     await d.to_announcement(message(in_channel=False), broadcast=True)
+    await d.to_audiences(message(in_channel=False))
 
 
 @handles(Closed)
@@ -296,6 +367,7 @@ async def _closed(d: Delivery, effect: Closed) -> None:
 async def _reopened(d: Delivery, effect: Reopened) -> None:
     await d.runner.gateway.unarchive(channel=d.channel)
     await d.say(ops.reopened_message(d.card, by=effect.by))
+    await d.to_audiences(ops.audience_notice(d.card, event="reopened", by=effect.by))
 
 
 def check_registry() -> None:

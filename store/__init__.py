@@ -9,7 +9,7 @@ No Slack imports and nothing from ``bot`` here. Typical use::
         await session.commit()
 
 Repository functions live in ``repo_incidents``, ``repo_records``, ``repo_summary``,
-``repo_jobs``, ``repo_members``, ``repo_timeline`` and ``repo_actions`` and are
+``repo_jobs``, ``repo_members``, ``repo_timeline``, ``repo_actions`` and ``repo_audiences`` and are
 imported from here. Conventions for every one of them:
 
 * ``async``, the session first, everything else keyword-only.
@@ -41,6 +41,7 @@ from store.models import (
     ChannelMember,
     IdempotencyKey,
     Incident,
+    IncidentAudience,
     Job,
     RoleAssignment,
     StatusUpdate,
@@ -54,6 +55,12 @@ from store.repo_actions import (
     list_action_items,
     list_owned_action_items,
     set_action_item_done,
+)
+from store.repo_audiences import (
+    add_audiences,
+    drop_audience,
+    list_audiences,
+    set_audience_message,
 )
 from store.repo_common import ContentionError
 from store.repo_incidents import (
@@ -128,6 +135,7 @@ __all__ = [
     "ContentionError",
     "IdempotencyKey",
     "Incident",
+    "IncidentAudience",
     "IncidentRecords",
     "Job",
     "NaiveDatetimeError",
@@ -140,6 +148,7 @@ __all__ = [
     "UnsupportedDatabaseURL",
     "VisibleIncident",
     "add_action_item",
+    "add_audiences",
     "add_captured_message",
     "add_channel_members",
     "add_role_holder",
@@ -158,6 +167,7 @@ __all__ = [
     "current_roles",
     "delete_idempotency_keys",
     "delete_timeline_event",
+    "drop_audience",
     "due_jobs",
     "end_role",
     "enqueue_job",
@@ -173,6 +183,7 @@ __all__ = [
     "incident_records",
     "is_channel_member",
     "list_action_items",
+    "list_audiences",
     "list_incidents",
     "list_jobs",
     "list_owned_action_items",
@@ -192,6 +203,7 @@ __all__ = [
     "role_history",
     "session_factory",
     "set_action_item_done",
+    "set_audience_message",
     "set_idempotency_result",
     "set_status_update_message",
     "set_timeline_event_time",

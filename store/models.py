@@ -26,6 +26,7 @@ __all__ = [
     "ChannelMember",
     "IdempotencyKey",
     "Incident",
+    "IncidentAudience",
     "Job",
     "RoleAssignment",
     "StatusUpdate",
@@ -155,6 +156,9 @@ class Incident(SQLModel, table=True):
     postmortem_due_at: datetime | None = _utc()
     archive_at: datetime | None = _utc()
     update_count: int = 0
+    # The latest status update's impact and time: what the panel and announcement show.
+    last_update_impact: str | None = Field(default=None, sa_type=Text)
+    last_update_at: datetime | None = _utc()
 
     version: int = 1
     updated_at: datetime = _utc(nullable=False)
@@ -222,6 +226,21 @@ class TimelineHold(SQLModel, table=True):
     incident_number: int = _incident_fk(primary_key=True, ondelete="CASCADE")
     message_ts: str = Field(primary_key=True)
     holder: str = Field(primary_key=True)
+    since: datetime = _utc(nullable=False)
+
+
+class IncidentAudience(SQLModel, table=True):
+    """A channel told of the incident because a severity's or type's `notify` names it
+    (``target`` as the policy writes it, e.g. ``#leadership``). ``message_ts`` is the first
+    message there, under which later news (lowered, raised, resolved, reopened) is threaded;
+    None until that message is posted."""
+
+    __tablename__ = "incident_audiences"
+
+    incident_number: int = _incident_fk(primary_key=True, ondelete="CASCADE")
+    target: str = Field(primary_key=True)
+    channel_id: str | None = None
+    message_ts: str | None = None
     since: datetime = _utc(nullable=False)
 
 

@@ -253,6 +253,21 @@ def test_announcement_matches_golden() -> None:
     assert_golden("incident_announcement", as_json(message))
 
 
+def test_panel_and_announcement_show_the_latest_update() -> None:
+    """Once an update is posted, its impact (escaped) and its time replace the declaration's."""
+    at = datetime(2025, 3, 4, 12, 40, tzinfo=UTC)
+    card = make_card(
+        last_update_impact="Only EU <users> affected", last_update_at=at, update_count=3
+    )
+    for message in (TEMPLATES.panel(card), TEMPLATES.announcement(card)):
+        check_message(message)
+        sections = json.dumps(message.blocks, ensure_ascii=False)
+        assert "Only EU &lt;users&gt; affected" in sections
+        assert f"Update #3 · <!date^{int(at.timestamp())}^" in sections
+        assert json.dumps(card.description)[1:-1] not in sections
+    assert_golden("incident_announcement_updated", as_json(TEMPLATES.announcement(card)))
+
+
 def test_drill_announcement_without_channel_matches_golden() -> None:
     card = make_card(drill=True, channel_id=None, commander=None, respond_within=None)
     message = TEMPLATES.announcement(card)

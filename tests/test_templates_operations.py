@@ -23,6 +23,7 @@ from bot.templates.operations import (
     NO_INCIDENTS,
     TAKE_ROLE_ACTION,
     acknowledged_message,
+    audience_notice,
     closed_message,
     format_elapsed,
     incident_list,
@@ -282,6 +283,35 @@ def test_severity_messages_match_golden() -> None:
     assert_golden(
         "ops_severity",
         {"raised": as_json(up), "lowered": as_json(down), "notify": as_json(notify)},
+    )
+
+
+def test_audience_notices_match_golden() -> None:
+    """What a notified channel hears in its thread: still following (with the link), leaving
+    (told it hears no more but the resolution), reopened."""
+    card = make_card()
+    following = audience_notice(card, event="following", by="U_BOB", old="P2", upgrade=True)
+    leaving = audience_notice(
+        make_card(severity_id="P2", severity_name="High"),
+        event="leaving",
+        by="U_BOB",
+        old="P1",
+    )
+    reopened = audience_notice(card, event="reopened", by="U_BOB")
+    for message in (following, leaving, reopened):
+        check_ops_message(message)
+    assert "raised by <@U_BOB>" in section_texts(following)[0]
+    assert "<#C0INC42>" in section_texts(following)[0]
+    assert "lowered by <@U_BOB>" in section_texts(leaving)[0]
+    assert "resolution will be posted here" in section_texts(leaving)[0]
+    assert "reopened by <@U_BOB>" in section_texts(reopened)[0]
+    assert_golden(
+        "ops_audience",
+        {
+            "following": as_json(following),
+            "leaving": as_json(leaving),
+            "reopened": as_json(reopened),
+        },
     )
 
 

@@ -42,6 +42,10 @@ class IncidentCard:
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     postmortem_link: str | None = None  # the final document, once recorded
+    # The latest status update (None: none yet): the panel's and announcement's impact.
+    last_update_impact: str | None = None
+    last_update_at: datetime | None = None
+    update_count: int = 0
 
     @property
     def label(self) -> str:

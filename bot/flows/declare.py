@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot.flows.audiences import audience_channels
 from bot.flows.changes import schedule_clock
 from bot.flows.deadlines import deadlines
 from bot.flows.invisible import is_blank, tidy_line
@@ -141,10 +142,16 @@ async def declare(
             text=f"Declared as {severity}{' (drill)' if request.drill else ''}",
         )
         if not private and not request.drill:
-            # The declared severity's audience hears of it now; a later upgrade back to it
-            # does not tell them again.
+            # The declared severity's audience hears of it now (provisioning posts to the
+            # channels recorded here); a later upgrade back to it does not tell them again.
             await store.claim_idempotency_key(
                 session, key=f"{number}:notified:{severity}", now=now, incident_number=number
+            )
+            await store.add_audiences(
+                session,
+                incident_number=number,
+                targets=audience_channels(policy, severity=severity, type_id=request.type_id),
+                now=now,
             )
         await enqueue(
             session, key=provision_key(number), kind=PROVISION_JOB, incident_number=number, now=now

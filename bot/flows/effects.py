@@ -64,7 +64,12 @@ class SeverityChanged:
     new: str
     by: str
     upgrade: bool
-    notify: bool = False  # the first upgrade to `new`: its `notify` targets hear of it
+    notify: bool = False  # the first upgrade to `new`: the people it notifies are DM'd
+    # Channels (bot/flows/audiences.py): told of the incident for the first time; told in
+    # their thread while they follow it; told in their thread that they stop following it.
+    fresh: tuple[str, ...] = ()
+    following: tuple[str, ...] = ()
+    leaving: tuple[str, ...] = ()
     kind: Literal["severity_changed"] = field(default="severity_changed", kw_only=True, repr=False)
     job: OutboxKey = field(default=None, compare=False, kw_only=True)
 

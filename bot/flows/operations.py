@@ -9,6 +9,7 @@ or the state already changed, and changes nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot.flows.audiences import AudienceShift, shift
 from bot.flows.changes import CAS_RETRIES, FINISHED, IncidentFlow, label, refuse_transition
 from bot.flows.effects import (
     Acknowledged,
@@ -188,6 +190,8 @@ class IncidentOperations(IncidentFlow):
             )
             changes["reminder_sent_for"] = None
             changes["snoozed_until"] = None
+            changes["last_update_impact"] = request.impact
+            changes["last_update_at"] = now
             return changes
 
         async def record(
@@ -268,23 +272,46 @@ class IncidentOperations(IncidentFlow):
             return changes
 
         notify = False
+        channels = AudienceShift()
 
         async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
-            nonlocal notify
+            nonlocal notify, channels
             text = f"Severity {before.severity} → {severity.id}"
             await self._event(session, number, TimelineKind.SEVERITY_CHANGED, text, by)
+            if before.private or before.drill:
+                return  # no audience outside the incident channel
             upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
-            if upgrade and not before.private and not before.drill:
-                # Once per severity, decided with the change: P2 → P1 → P2 → P1 tells the P1
-                # audience once.
+            if upgrade:
+                # Once per severity, decided with the change: P2 → P1 → P2 → P1 DMs the P1
+                # people once.
                 notify = await store.claim_idempotency_key(
                     session, key=f"{number}:notified:{severity.id}", now=self.clock.now()
                 )
+            told = await store.list_audiences(session, incident_number=number)
+            channels = shift(
+                self.policy,
+                old=before.severity,
+                new=severity.id,
+                type_id=before.type,
+                told={a.target for a in told},
+            )
+            fresh = await store.add_audiences(
+                session, incident_number=number, targets=channels.fresh, now=self.clock.now()
+            )
+            channels = dataclasses.replace(channels, fresh=tuple(fresh))
 
         def effects(before: store.Incident, _a: store.Incident) -> list[Effect]:
             upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)
             changed = SeverityChanged(
-                number, old=before.severity, new=severity.id, by=by, upgrade=upgrade, notify=notify
+                number,
+                old=before.severity,
+                new=severity.id,
+                by=by,
+                upgrade=upgrade,
+                notify=notify,
+                fresh=channels.fresh,
+                following=channels.following,
+                leaving=channels.leaving,
             )
             return [changed, Refresh(number, topic=True)]
 

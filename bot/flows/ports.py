@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# Not Slack's: a message to thread under is not posted yet (another job posts it); wait.
+NOT_READY = "not_ready"
 TRANSIENT_ERRORS = frozenset(
     {
         "fatal_error",
@@ -17,6 +19,7 @@ TRANSIENT_ERRORS = frozenset(
         "request_timeout",
         "unreachable",
         "ratelimited",
+        NOT_READY,
     }
 )
 
@@ -59,6 +62,8 @@ class SlackFailure(Exception):
         """Why, for a person: used in "announcement delayed: Slack is rate-limiting"."""
         if self.rate_limited:
             return "Slack is rate-limiting"
+        if self.error == NOT_READY:
+            return "the message to reply under is not posted yet"
         if (self.status is not None and self.status >= 500) or self.error in (
             "fatal_error",
             "internal_error",

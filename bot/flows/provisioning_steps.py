@@ -272,10 +272,20 @@ class ProvisioningSteps:
                     for user in users
                 )
             )
-        outcomes = await asyncio.gather(*sends.values(), return_exceptions=True)
+        outcomes = dict(
+            zip(sends, await asyncio.gather(*sends.values(), return_exceptions=True), strict=True)
+        )
+        channels = {str(t) for t in recipients.notify_channels}
+        posted = {
+            k: o for k, o in outcomes.items() if k in channels and isinstance(o, PostedMessage)
+        }
+        refused = [
+            k for k, o in outcomes.items() if isinstance(o, SlackFailure) and not o.transient
+        ]
+        await self._record_audiences(context.number, posted, [k for k in refused if k in channels])
         failure: BaseException | None = None
-        for key, outcome in zip(sends, outcomes, strict=True):
-            if isinstance(outcome, SlackFailure) and not outcome.transient:
+        for key, outcome in outcomes.items():
+            if key in refused and isinstance(outcome, SlackFailure):
                 await note_unreachable(
                     self.sessions,
                     self.clock,
@@ -287,6 +297,27 @@ class ProvisioningSteps:
                 failure = failure or outcome
         if failure is not None:
             raise failure
+
+    async def _record_audiences(
+        self, number: int, posted: dict[str, PostedMessage], refused: list[str]
+    ) -> None:
+        """The channels' first messages, under which they hear the rest (bot/flows/audiences.py);
+        a channel Slack refused has nothing to thread under."""
+        if not posted and not refused:
+            return
+        async with self.sessions() as session:
+            for target, message in posted.items():
+                await store.set_audience_message(
+                    session,
+                    incident_number=number,
+                    target=target,
+                    channel_id=message.channel,
+                    message_ts=message.ts,
+                    now=self.clock.now(),
+                )
+            for target in refused:
+                await store.drop_audience(session, incident_number=number, target=target)
+            await session.commit()
 
     async def pin_panel(self, context: StepContext) -> None:
         if context.incident.panel_ts is None:

@@ -59,4 +59,7 @@ def card_of(
         next_update_due_at=incident.next_update_due_at,
         acknowledged_by=incident.acknowledged_by,
         acknowledged_at=incident.acknowledged_at,
+        last_update_impact=incident.last_update_impact,
+        last_update_at=incident.last_update_at,
+        update_count=incident.update_count,
     )

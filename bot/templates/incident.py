@@ -225,9 +225,17 @@ def _role_lines(card: IncidentCard) -> str:
     return "\n".join(lines)
 
 
-def _described(heading: str, body: str, *, empty: str) -> str:
-    """`*Heading*\\n<escaped body>` bounded to one section's text."""
-    head = f"*{heading}*\n"
+def _impact(card: IncidentCard) -> str:
+    """The latest update's impact (and when), else what the declaration said."""
+    if card.last_update_impact is not None and card.last_update_at is not None:
+        when = f"Update #{card.update_count} · {slack_date(card.last_update_at)}"
+        return _described("Impact", card.last_update_impact, empty="_not given_", note=when)
+    return _described("Impact", card.description, empty="_No description yet_")
+
+
+def _described(heading: str, body: str, *, empty: str, note: str = "") -> str:
+    """`*Heading* note\\n<escaped body>` bounded to one section's text (`note`: mrkdwn)."""
+    head = f"*{heading}*" + (f" · {note}" if note else "") + "\n"
     text = body.strip()
     if not text:
         return head + empty
@@ -360,9 +368,7 @@ class IncidentTemplates:
         blocks: list[Block] = [
             header,
             facts,
-            SectionBlock(
-                text=mrkdwn(_described("Impact", card.description, empty="_No description yet_"))
-            ),
+            SectionBlock(text=mrkdwn(_impact(card))),
         ]
         if card.affected_services.strip():
             blocks.append(
@@ -416,9 +422,7 @@ class IncidentTemplates:
         )
         blocks: list[Block] = [
             headline,
-            SectionBlock(
-                text=mrkdwn(_described("Impact", card.description, empty="_No description yet_"))
-            ),
+            SectionBlock(text=mrkdwn(_impact(card))),
         ]
         if card.affected_services.strip():
             blocks.append(

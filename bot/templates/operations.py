@@ -76,6 +76,7 @@ from bot.templates.ops_overview import (
     status_summary,
 )
 from bot.templates.ops_updates import (
+    audience_notice,
     resolution_message,
     severity_changed_message,
     severity_notify_message,
@@ -109,6 +110,7 @@ __all__ = [
     "acknowledged_message",
     "already_acknowledged_message",
     "assign_modal",
+    "audience_notice",
     "close_confirm_modal",
     "closed_message",
     "format_elapsed",

@@ -192,3 +192,31 @@ def resolution_message(
         f"lasted {format_elapsed(duration)}"
     )
     return rendered(text, blocks)
+
+
+def audience_notice(
+    card: IncidentCard, *, event: str, by: str, old: str | None = None, upgrade: bool = False
+) -> RenderedMessage:
+    """Threaded under what a notified channel first heard (bot/flows/audiences.py): the
+    severity changed while it follows the incident (`following`), or the incident no longer
+    concerns it (`leaving`), or it was `reopened`. The resolution is `resolution_message`."""
+    severity = severity_mrkdwn(card.severity_id, card.severity_name)
+    was = f" (was {safe_mrkdwn(one_line(old), 100)})" if old else ""
+    where = f" Join {channel_mention(card.channel_id)}." if card.channel_id else ""
+    moved = "raised" if upgrade else "lowered"
+    mark = ":rotating_light:" if upgrade else ":arrow_down:"
+    if event == "reopened":
+        line = f":leftwards_arrow_with_hook: *{headline(card)}* was reopened by {person(by)}: "
+        line += f"*{status_label(card.status)}*, {severity}.{where}"
+    else:
+        line = f"{mark} *{headline(card)}* is now *{severity}*{was}, {moved} by {person(by)}."
+        if event == "leaving":
+            line += (
+                " This channel hears no more of it unless it is raised again; its resolution "
+                "will be posted here."
+            )
+        else:
+            line += where
+    return rendered(
+        line.replace("*", ""), [SectionBlock(text=mrkdwn(clip(line, SECTION_TEXT_LIMIT)))]
+    )

@@ -13,6 +13,7 @@ from tests.e2e.incidents import (
     metadata_posts,
     opened_view,
     panel_messages,
+    unsettled,
     wait_provisioned,
 )
 from tests.fakeslack import FakeSlack
@@ -133,3 +134,57 @@ def test_declaring_from_a_message_keeps_its_link_visible_and_working(
     cid = wait_provisioned(fake, 1).id
     panel = panel_messages(fake.channel(cid))[0]
     assert "<https://grafana.example/d/abc>" in json.dumps(fake.message(cid, panel.ts).blocks)
+
+
+def test_a_notified_channel_hears_each_move_once_in_its_thread(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    """#leadership follows P1: declared P1 it gets the announcement; P1 → P2 it hears once that
+    it was lowered (and no more); P2 → P1 it hears it is back; the resolution it hears too; all
+    threaded under its first message, one each."""
+    declare(slack, fake, "U_ALICE", {"Title": "Payments down", "Severity": "P1"})
+    cid = wait_provisioned(fake, 1).id
+    leadership = fake.channel_id("leadership")
+    wait_for(lambda: fake.channel(leadership).messages, what="the announcement in #leadership")
+
+    def replies() -> list[str]:
+        (first,) = fake.channel(leadership).messages
+        return [reply.text for reply in fake.message(leadership, first.ts).replies]
+
+    assert slack.slash("U_ALICE", "severity P2", channel=cid).status == 200
+    wait_for(lambda: len(replies()) == 1, what="#leadership told of the downgrade")
+    assert "now P2" in replies()[0]
+    assert "lowered" in replies()[0]
+    assert slack.slash("U_ALICE", "update", channel=cid).status == 200
+    view = opened_view(fake, "U_ALICE", "incident_update")
+    slack.view_submission(
+        "U_ALICE",
+        view,
+        fill_modal(view, {"Impact": "Card payments fail", "What is being done": "Failing over"}),
+    )
+    wait_for(
+        lambda: (
+            _status(warroom) == "investigating"
+            and db_rows(warroom, "select update_count from incidents")[0][0] == 1
+        ),
+        what="the update",
+    )
+    assert slack.slash("U_ALICE", "severity P1", channel=cid).status == 200
+    wait_for(lambda: len(replies()) == 2, what="#leadership told it is P1 again")
+    assert "now P1" in replies()[1]
+    assert "raised" in replies()[1]
+
+    slack.slash("U_ALICE", "resolve", channel=cid)
+    view = opened_view(fake, "U_ALICE", "incident_resolve")
+    slack.view_submission("U_ALICE", view, fill_modal(view, {"Resolution summary": "Failed over"}))
+    wait_for(lambda: len(replies()) == 3, what="#leadership told of the resolution")
+    assert "resolved" in replies()[2]
+    wait_for(lambda: unsettled(warroom) == 0, what="every job done")
+    assert len(fake.channel(leadership).messages) == 1  # never a second first message
+    assert len(replies()) == 3
+    # The announcement and the panel show the latest update's impact.
+    (announcement,) = metadata_posts(fake.channel("incident-response"), "announcement", 1)
+    assert "Card payments fail" in json.dumps(announcement.blocks)
+    assert "Update #1" in json.dumps(announcement.blocks)
+    panel = panel_messages(fake.channel(cid))[0]
+    assert "Card payments fail" in json.dumps(fake.message(cid, panel.ts).blocks)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+import store
 from bot.flows.effects import Refresh, SeverityChanged
 from bot.flows.permissions import Refused
 from tests.flows.conftest import DECLARER, NOW, RESPONDER, Flows
@@ -18,7 +19,15 @@ async def test_upgrade(flows: Flows) -> None:
     effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
 
     assert effects == [
-        SeverityChanged(n, old="P2", new="P1", by=DECLARER, upgrade=True, notify=True),
+        SeverityChanged(
+            n,
+            old="P2",
+            new="P1",
+            by=DECLARER,
+            upgrade=True,
+            notify=True,
+            fresh=("#leadership",),  # P1's channel hears of it for the first time
+        ),
         Refresh(n, topic=True),
     ]
     incident = await flows.incident(n)
@@ -43,7 +52,15 @@ async def test_downgrade(flows: Flows) -> None:
     effects = await flows.ops.change_severity(n, new="p3", by="U_TL")
 
     assert effects == [
-        SeverityChanged(n, old="P1", new="P3", by="U_TL", upgrade=False),
+        SeverityChanged(
+            n,
+            old="P1",
+            new="P3",
+            by="U_TL",
+            upgrade=False,
+            fresh=("#engineering",),  # P3's channel
+            leaving=("#leadership",),  # no longer P1: told, then nothing more
+        ),
         Refresh(n, topic=True),
     ]
     incident = await flows.incident(n)
@@ -88,8 +105,8 @@ async def test_resolved_incident_keeps_no_update_reminder(flows: Flows) -> None:
     )
     effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
     assert effects[0] == SeverityChanged(
-        n, old="P2", new="P1", by=DECLARER, upgrade=True, notify=True
-    )
+        n, old="P2", new="P1", by=DECLARER, upgrade=True, notify=True, fresh=("#leadership",)
+    )  # a P1 after all: its audience hears of it (the message shows it resolved)
     incident = await flows.incident(n)
     assert (incident.severity, incident.next_update_due_at) == ("P1", None)
 
@@ -105,8 +122,14 @@ async def test_each_severity_audience_hears_of_an_upgrade_once(flows: Flows) -> 
     await flows.ops.change_severity(declared_p1, new="P2", by=DECLARER)
     back = await flows.ops.change_severity(declared_p1, new="P1", by=DECLARER)
     assert back[0] == SeverityChanged(
-        declared_p1, old="P2", new="P1", by=DECLARER, upgrade=True, notify=False
-    )  # told at the declaration already
+        declared_p1,
+        old="P2",
+        new="P1",
+        by=DECLARER,
+        upgrade=True,
+        notify=False,  # its people were DM'd at the declaration already
+        following=("#leadership",),  # in the thread of what it heard at the declaration
+    )
 
 
 async def test_member_without_role_is_refused(flows: Flows) -> None:
@@ -116,3 +139,44 @@ async def test_member_without_role_is_refused(flows: Flows) -> None:
     assert str(refused.value) == (
         f"Only the Incident Commander or the Technical Lead can change the severity of INC-{n}."
     )
+
+
+async def test_a_notified_channel_hears_of_each_move_across_what_it_follows(
+    flows: Flows,
+) -> None:
+    """#leadership follows P1 (#engineering P3): declared P2 it has not heard; raised to P1 it
+    hears first (fresh); lowered to P2 it hears once that it no longer follows (leaving); at P3
+    nothing more (while #engineering hears first); raised to P1 again it hears in its thread
+    (following), never a second first message, and #engineering hears it leave P3."""
+    n = await flows.declare(severity="P2")
+
+    async def shifts(new: str) -> tuple[tuple[str, ...], ...]:
+        effects = await flows.ops.change_severity(n, new=new, by=DECLARER)
+        changed = effects[0]
+        assert isinstance(changed, SeverityChanged)
+        return changed.fresh, changed.following, changed.leaving
+
+    assert await shifts("P1") == (("#leadership",), (), ())
+    assert await shifts("P2") == ((), (), ("#leadership",))
+    assert await shifts("P3") == (("#engineering",), (), ())
+    assert await shifts("P1") == ((), ("#leadership",), ("#engineering",))
+    async with flows.sessions() as session:
+        told = await store.list_audiences(session, incident_number=n)
+    assert sorted((a.target, a.message_ts) for a in told) == [
+        ("#engineering", None),
+        ("#leadership", None),
+    ]
+
+
+async def test_private_incidents_and_drills_have_no_audience(flows: Flows) -> None:
+    private = await flows.declare(severity="P2", private=True)
+    for n in (private, await flows.declare(severity="P2", drill=True)):
+        effects = await flows.ops.change_severity(n, new="P1", by=DECLARER)
+        changed = effects[0]
+        assert isinstance(changed, SeverityChanged)
+        assert (changed.fresh, changed.following, changed.leaving, changed.notify) == (
+            (),
+            (),
+            (),
+            False,
+        )
