@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar, get_args
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -44,6 +45,7 @@ from bot.templates import operations as ops
 from bot.templates.incident import IncidentTemplates
 
 E = TypeVar("E")
+FIRST_NEWS_WAIT = timedelta(minutes=10)
 EffectHandler = Callable[["Delivery", Any], Awaitable[None]]
 HANDLERS: dict[type[Any], EffectHandler] = {}
 
@@ -169,7 +171,10 @@ class Delivery:
             if only is not None and audience.target not in only:
                 continue
             if audience.channel_id is None or audience.message_ts is None:
-                waiting = True
+                # Its first message is on its way (another job posts it); one that never
+                # came (its severity changed before provisioning told it) is not waited for.
+                fresh = audience.since > self.runner.clock.now() - FIRST_NEWS_WAIT
+                waiting = waiting or fresh
                 continue
             sending = self.runner.messenger.post_once(
                 self.job,

@@ -21,11 +21,13 @@ from bot.policy import Policy
 
 
 def audience_channels(policy: Policy, *, severity: str, type_id: str | None) -> tuple[str, ...]:
-    """The channel targets the incident's severity and type tell, as the policy writes them."""
+    """The channel targets the incident's severity and type tell, as the policy writes them
+    (the announce channel has the announcement and its thread instead)."""
     found = policy.find_severity(severity)
     kind = policy.find_incident_type(type_id) if type_id else None
     targets = (*(found.notify if found else ()), *(kind.notify if kind else ()))
-    return tuple(dict.fromkeys(str(t) for t in targets if t.kind == "channel"))
+    announce = policy.announce_channel
+    return tuple(dict.fromkeys(str(t) for t in targets if t.kind == "channel" and t != announce))
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,8 @@ class ProvisioningSteps:
         severity = self.policy.find_severity(card.severity_id)
         kind = self.policy.find_incident_type(card.type_id) if card.type_id else None
         invite = [*(severity.invite if severity else ()), *(kind.invite if kind else ())]
+        if card.drill and not self.policy.drills.invite_responders:
+            invite = []  # practice: the declarer and the commander they named
         announce = self.policy.announce_channel
         notify: dict[str, Target] = {}
         if not card.private and not card.drill:

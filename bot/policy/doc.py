@@ -277,6 +277,10 @@ _DRILLS = {
     True: "practice incidents (`/incident drill`) get reminders, ack notices and escalation",
     False: "practice incidents (`/incident drill`) get no reminders, ack notices or escalation",
 }
+_DRILL_INVITES = {
+    True: "the severity's and type's responders, as for a real incident",
+    False: "the declarer and the commander they name; nobody else is paged",
+}
 _DRAFT = {"canvas": "written to the channel's canvas", "file": "posted as a Markdown file"}
 
 
@@ -299,6 +303,7 @@ def _clock(policy: Policy) -> list[_Block]:
             else _f("no nudge"),
         ),
         (_f("Drills"), _f(_DRILLS[policy.drills.reminders])),
+        (_f("Who a drill invites"), _f(_DRILL_INVITES[policy.drills.invite_responders])),
         (_f("Timeline"), _cat(_f("react to a message with "), emoji, _f(" to add it there"))),
         (_f("Post-mortem draft"), _f(_DRAFT[policy.postmortem_format])),
     )

@@ -235,6 +235,9 @@ class Permissions(_Model):
 
 class Drills(_Model):
     reminders: StrictBool = False  # practice incidents are quiet unless the policy says so
+    # A drill invites its declarer and commander only (nobody is paged for practice) unless
+    # the policy says the severity's and type's responders practise too.
+    invite_responders: StrictBool = False
 
 
 DEFAULT_SNOOZE = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))

@@ -6,11 +6,12 @@ import json
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
+from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import (
     db_rows,
     declare,
@@ -139,6 +140,30 @@ def test_private_type_gets_a_private_channel_and_no_announcement(
     wait_for(lambda: [s for s in fake.seen_by("U_ALICE") if s.kind == "dm"], what="the DM")
     assert fake.channel("incident-response").messages == []
     assert fake.channel("leadership").messages == []
+    # Practice pages nobody: P1's @oncall (bob, carol) is not invited.
+    assert channel.members & {"U_BOB", "U_CAROL"} == set()
+    assert "U_ALICE" in channel.members
+
+
+def test_a_drill_invites_the_responders_when_the_policy_says_so(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    default = (REPO_ROOT / "bot" / "policy" / "default.yaml").read_text("utf-8")
+    practise = "drills: { reminders: false, invite_responders: true }"
+    policy.write_text(
+        default.replace("drills: { reminders: false, invite_responders: false }", practise)
+    )
+    server = WarroomServer(fake=fake, workdir=tmp_path / "w", policy=policy)
+    server.start()
+    try:
+        slack = SlackDriver(server, fake)
+        _form_reply, view = open_declare_form(slack, fake, "U_ALICE", "drill Failover practice")
+        slack.view_submission("U_ALICE", view, fill_modal(view, {"Severity": "P1"}))
+        channel = wait_provisioned(fake, 1, announced=False)
+        assert {"U_ALICE", "U_BOB", "U_CAROL"} <= channel.members
+    finally:
+        server.stop()
     elsewhere = [
         call.args
         for call in fake.calls("chat.postMessage")
