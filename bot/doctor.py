@@ -26,7 +26,6 @@ REQUIRED_SCOPES = frozenset(
         "channels:manage",
         "channels:read",
         "channels:history",
-        "channels:join",
         "groups:write",
         "groups:read",
         "groups:history",
@@ -193,7 +192,7 @@ async def _targets(gateway: SlackGateway, policy: Policy, checks: list[Check]) -
                 Check(
                     name,
                     False,
-                    f"({where}) {unreachable_words(failure.error)}",
+                    f"({where}) {unreachable_words(failure)}",
                     "create it, invite warroom to it, or fix the policy",
                 )
             )

@@ -77,7 +77,10 @@ class SlackGateway(ContentGateway):
             error = str(data.get("error") or f"http_{status}")
             wait = retry_after(dict(exc.response.headers or {}))
             log.warning("slack_call_failed", method=method, error=error, status=status)
-            raise SlackFailure(method, error, status=status, retry_after=wait) from exc
+            needed = str(data["needed"]) if data.get("needed") else None
+            raise SlackFailure(
+                method, error, status=status, retry_after=wait, needed=needed
+            ) from exc
         except (TimeoutError, ServerConnectionError, ServerDisconnectedError, ClientOSError) as exc:
             log.warning("slack_call_unreachable", method=method, error=type(exc).__name__)
             raise SlackFailure(method, "unreachable") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,50 @@ def test_schema_check_would_catch_a_broken_manifest() -> None:
     broken["features"]["slash_commands"][0]["command"] = "incident"  # must start with "/"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+# Scopes no Web API method lists but warroom's behaviour needs.
+BEHAVIOUR_SCOPES = {
+    "commands": "the /incident slash command",
+    "chat:write.public": "posting to announce and notify channels the bot has not joined",
+}
+
+
+def _methods_called() -> set[str]:
+    """Every Slack Web API method named in warroom's code (the gateway calls them by name)."""
+    methods_dir = shared_path("slack", "methods")
+    known = {path.stem for path in methods_dir.glob("*.json")}
+    named: set[str] = set()
+    for source in (REPO_ROOT / "bot").rglob("*.py"):
+        named |= set(re.findall(r"\"([a-z]+(?:\.[a-zA-Z]+)+)\"", source.read_text("utf-8")))
+    return named & known
+
+
+def _bot_scopes(method: str) -> set[str]:
+    data = json.loads(shared_path("slack", "methods", f"{method}.json").read_text("utf-8"))
+    scope = data.get("scope") or {}
+    return set(scope.get("bot", [])) if isinstance(scope, dict) else set()
+
+
+def test_manifest_scopes_are_exactly_the_ones_used_each_with_its_reason(
+    surface: Surface,
+) -> None:
+    """Every method warroom calls is allowed by some granted scope, and every granted scope is
+    needed by a method it calls, an event it subscribes to or the slash command; each scope
+    line says why in a comment."""
+    scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
+    called = _methods_called()
+    assert {"chat.postMessage", "conversations.create", "usergroups.users.list"} <= called
+    justified = set(BEHAVIOUR_SCOPES)
+    for method in sorted(called):
+        needs = _bot_scopes(method)
+        if needs:
+            assert needs & scopes, f"{method} needs one of {sorted(needs)}"
+        justified |= needs & scopes
+    for event in surface.events:
+        justified |= EVENT_SCOPES[event] & scopes
+    assert scopes == justified, f"unused scopes: {sorted(scopes - justified)}"
+    lines = (REPO_ROOT / "manifest.yml").read_text("utf-8").splitlines()
+    for scope in scopes:
+        (line,) = [ln for ln in lines if ln.strip().startswith(f"- {scope} ")]
+        assert " # " in line, f"{scope}: say why in a comment"

@@ -289,6 +289,19 @@ def test_topics_match_golden() -> None:
     assert_golden("incident_topic", topics)
 
 
+def test_declarer_ready_lists_what_did_not_happen() -> None:
+    missed = [("@security", "does not exist in this workspace")] + [
+        (f"#gone-{i}", "is an archived channel <!channel>") for i in range(12)
+    ]
+    message = TEMPLATES.declarer_ready(make_card(), missed=missed)
+    check_message(message)
+    body = json.dumps(message.blocks)
+    assert "`@security` does not exist in this workspace" in body
+    assert "<!channel>" not in body + message.text
+    assert "and 3 more" in body
+    assert "@security" in message.text
+
+
 def test_declarer_ready_matches_golden() -> None:
     message = TEMPLATES.declarer_ready(make_card())
     assert message.text == (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -100,7 +100,9 @@ class IncidentRenderer(Protocol):
 
     def announcement(self, card: IncidentCard) -> RenderedMessage: ...
 
-    def declarer_ready(self, card: IncidentCard) -> RenderedMessage: ...
+    def declarer_ready(
+        self, card: IncidentCard, *, missed: Sequence[tuple[str, str]] = ()
+    ) -> RenderedMessage: ...
 
     def declarer_delayed(
         self,

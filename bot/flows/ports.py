@@ -38,12 +38,14 @@ class SlackFailure(Exception):
         *,
         status: int | None = None,
         retry_after: float | None = None,
+        needed: str | None = None,
     ) -> None:
         super().__init__(f"{method} failed: {error}")
         self.method = method
         self.error = error
         self.status = status
         self.retry_after = retry_after
+        self.needed = needed  # missing_scope: the scope Slack said the call needs
 
     @property
     def transient(self) -> bool:
@@ -72,7 +74,17 @@ class SlackFailure(Exception):
             "unreachable",
         ):
             return "Slack is having trouble"
+        if self.error == "missing_scope":
+            return missing_scope_words(self.needed)
         return f"Slack refused it ({self.error})"
+
+
+def missing_scope_words(needed: str | None) -> str:
+    """What a person must do about a scope the app lacks."""
+    scope = f"the `{needed}` permission" if needed else "a permission it needs"
+    return (
+        f"the Slack app lacks {scope}: an admin must reinstall the app with warroom's manifest.yml"
+    )
 
 
 @dataclass(frozen=True)

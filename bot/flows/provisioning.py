@@ -16,6 +16,7 @@ Critical path, in sequential Slack round trips:
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from bot.flows.cards import IncidentCard, IncidentRenderer
 from bot.flows.ports import SlackPort
 from bot.flows.provisioning_steps import ProvisioningSteps, Recipients, StepContext
 from bot.flows.snapshot import card_of
-from bot.flows.timeline import TimelineKind, record_event
+from bot.flows.timeline import NOTICE, TimelineKind, record_event
 from bot.jobs import Failure, JobRun
 from bot.policy import Policy, Target
 
@@ -255,13 +256,22 @@ class Provisioner:
         if refused:
             await job.remember(TELL_DECLARER)
             return
-        # Everything is in place: where to go (and, after a delay, that it is all done now).
+        # Everything is in place: where to go (and, after a delay, that it is all done now),
+        # and which of the policy's targets could not be reached (never an "all set" that
+        # hides them).
+        async with self.sessions() as session:
+            notices = await store.list_jobs(session, incident_number=number, kind=NOTICE)
+        missed = [
+            (str(told["target"]), str(told["why"]))
+            for told in (json.loads(n.payload or "{}") for n in notices)
+            if "target" in told
+        ]
         await self.messenger.dm_once(
             job,
             "tell:ready",
             number=number,
             user=card.declared_by,
-            message=self.render.declarer_ready(card),
+            message=self.render.declarer_ready(card, missed=missed),
         )
         await job.remember(TELL_DECLARER)
 

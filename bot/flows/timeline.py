@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
-from bot.flows.ports import SlackFailure
+from bot.flows.ports import SlackFailure, missing_scope_words
 from bot.policy import Target
 
 log = structlog.stdlib.get_logger(__name__)
@@ -100,12 +100,15 @@ UNREACHABLE_WORDS = {
     "users_not_found": "is not a user in this workspace",
     "not_in_channel": "is a channel warroom is not a member of",
     "is_archived": "is an archived channel",
-    "missing_scope": "needs a permission the Slack app lacks",
 }
 
 
-def unreachable_words(error: str) -> str:
-    return UNREACHABLE_WORDS.get(error, f"could not be reached (Slack said {error})")
+def unreachable_words(failure: SlackFailure) -> str:
+    if failure.error == "missing_scope":
+        return f"could not be reached: {missing_scope_words(failure.needed)}"
+    return UNREACHABLE_WORDS.get(
+        failure.error, f"could not be reached (Slack said {failure.error})"
+    )
 
 
 async def note_unreachable(
@@ -121,7 +124,7 @@ async def note_unreachable(
     rather than retry what retrying cannot fix, and never report it as told."""
     log.warning("policy_target_unreachable", target=str(target), error=failure.error)
     now = clock.now()
-    words = unreachable_words(failure.error)
+    words = unreachable_words(failure)
     async with sessions() as session:
         event = await store.add_timeline_event(
             session,

@@ -36,6 +36,7 @@ TEXT_FALLBACK_LIMIT = 3000
 TOPIC_LIMIT = 250
 CONTEXT_TEXT_LIMIT = 3000
 
+MISSED_SHOWN = 10  # unreachable policy targets listed in the declarer's DM
 TITLE_LIMIT = 500  # a title in mrkdwn (escaped); the header shows at most 150 anyway
 NAME_LIMIT = 100  # severity, type and role names (policy text)
 ID_LIMIT = 50  # severity ids in text
@@ -444,8 +445,11 @@ class IncidentTemplates:
             text = f"🚨 {prefix}{card.label} declared ({_severity_words(card)}): {_title(card)}"
         return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))
 
-    def declarer_ready(self, card: IncidentCard) -> RenderedMessage:
-        """The direct message to the declarer once the channel exists."""
+    def declarer_ready(
+        self, card: IncidentCard, *, missed: Sequence[tuple[str, str]] = ()
+    ) -> RenderedMessage:
+        """The direct message to the declarer once the channel exists; `missed`: the policy's
+        (target, why) that could not be reached, so "all set" never hides what did not happen."""
         if card.channel_id:
             where = channel_mention(card.channel_id)
             rest = (
@@ -454,8 +458,23 @@ class IncidentTemplates:
         else:
             rest = "Its channel is still being set up; I'll send you the link when it's there."
         text = f"{card.label} is declared. {rest}"
-        block = SectionBlock(text=mrkdwn(f"*{card.label}* is declared. {rest}"))
-        return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts([block]))
+        blocks: list[Block] = [SectionBlock(text=mrkdwn(f"*{card.label}* is declared. {rest}"))]
+        if missed:
+            lines = [
+                f"• `{safe_mrkdwn(one_line(target), 100)}` {safe_mrkdwn(one_line(why), 300)}"
+                for target, why in missed[:MISSED_SHOWN]
+            ]
+            if len(missed) > MISSED_SHOWN:
+                lines.append(f"• and {len(missed) - MISSED_SHOWN} more (see the channel)")
+            head = (
+                "*Not done:* nobody was notified or invited through these; invite people by hand."
+            )
+            blocks.append(
+                SectionBlock(text=mrkdwn(clip("\n".join([head, *lines]), SECTION_TEXT_LIMIT)))
+            )
+            names = ", ".join(safe_mrkdwn(one_line(target), 100) for target, _ in missed)
+            text += f" Not done: {names} could not be reached."
+        return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))
 
     def declarer_delayed(
         self,

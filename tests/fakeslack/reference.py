@@ -42,6 +42,15 @@ def reference_required(method: str) -> tuple[str, ...] | None:
     return tuple(str(name) for name in required if name != "token")
 
 
+def reference_bot_scopes(method: str) -> tuple[str, ...]:
+    """The bot scopes any one of which lets a bot call `method` (empty: none needed or
+    unknown)."""
+    data = method_reference(method)
+    scope = data.get("scope") if data else None
+    bot = scope.get("bot") if isinstance(scope, dict) else None
+    return tuple(str(s) for s in bot) if isinstance(bot, list) else ()
+
+
 def reference_errors(method: str) -> frozenset[str]:
     data = method_reference(method)
     errors = data.get("errors") if data else None

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tests.fakeslack.recording import Effect
+from tests.fakeslack.reference import reference_bot_scopes
 from tests.fakeslack.registry import all_methods, effective_required, missing_argument_error
 from tests.fakeslack.responses import apply_response_url
 from tests.fakeslack.rules import Ctx, SlackError, decode_json_args, required_missing
@@ -254,6 +255,12 @@ class Server:
         if spec is None:
             self._violate(method, "unknown_method", f"{method} is not implemented by Slack", call)
             return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
+        granted = fake.granted_scopes
+        scopes = reference_bot_scopes(method)
+        if granted is not None and scopes and not set(scopes) & set(granted):
+            # Slack's answer to a token without the scope: which one it needed.
+            body = {"ok": False, "error": "missing_scope", "needed": scopes[0]}
+            return 200, {**body, "provided": ",".join(granted)}, {}
         key = self._rate_key(args) if method == "chat.postMessage" else None
         retry_after = fake._limiter.check(method, key)
         if retry_after is not None:
