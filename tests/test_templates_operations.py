@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from bot.flows.cards import (
     StatusSummary,
     UpdateCard,
 )
+from bot.templates.incident import IncidentTemplates
 from bot.templates.operations import (
     NO_INCIDENTS,
     TAKE_ROLE_ACTION,
@@ -183,6 +185,9 @@ def everything(card: IncidentCard, update: UpdateCard, *, word: str) -> list[Ren
         role_assigned_message(card, role_name=word, user=word, previous=None, by=word),
         closed_message(card, by=word, archive_at=ARCHIVE),
         reopened_message(card, by=word),
+        audience_notice(card, event="following", by=word, old=word, upgrade=True),
+        audience_notice(card, event="leaving", by=word, old=word),
+        audience_notice(card, event="reopened", by=word),
         status_changed_message(card, old=word, new=word, by=word),
         role_dm(card, role_name=word, role_description=word, by=word),
         refusal(word),
@@ -191,6 +196,25 @@ def everything(card: IncidentCard, update: UpdateCard, *, word: str) -> list[Ren
         not_in_incident_channel(incidents, subcommand=word, now=NOW),
         not_in_incident_channel([], subcommand=word),
     ]
+
+
+def test_every_time_shown_in_slack_is_a_date_token() -> None:
+    """Each reader sees times in their own zone: in blocks a time appears only inside a
+    `<!date^…|fallback>` token, never as words like "17:09 UTC"."""
+    card = make_card(
+        next_update_due_at=DUE,
+        acknowledged_by="U_BOB",
+        acknowledged_at=ACKED,
+        last_update_impact="Slow",
+        last_update_at=ACKED,
+        update_count=2,
+    )
+    update = make_update(actions="Rolling back")  # no times typed by people
+    cards = [IncidentTemplates().panel(card), IncidentTemplates().announcement(card)]
+    for message in [*everything(card, update, word="words"), *cards]:
+        blocks = json.dumps(message.blocks)
+        outside_tokens = re.sub(r"<!date\^[^>]*>", "", blocks)
+        assert not re.search(r"\d{1,2}:\d{2}", outside_tokens), blocks
 
 
 # -- golden ---------------------------------------------------------------------------------
