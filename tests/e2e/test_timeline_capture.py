@@ -271,3 +271,37 @@ def test_the_commander_deletes_and_re_times_entries_from_the_timeline(
     reader = json.dumps(slack.slash("U_BOB", "timeline", channel=cid).json)
     assert "Impact started" in reader
     assert "overflow" not in reader
+
+
+def test_a_non_member_cannot_page_or_edit_a_private_incidents_timeline(
+    slack: SlackDriver, fake: FakeSlack, warroom: WarroomServer
+) -> None:
+    """The timeline's buttons carry only the incident number: a non-member replaying them
+    (forged, from another channel) learns nothing and changes nothing."""
+    fields = {"Title": "Leaked keys", "Severity": "P2", "Incident type": "security"}
+    declare(slack, fake, "U_ALICE", fields)
+    cid = wait_provisioned(fake, 1, announced=False).id
+    for i in range(22):  # more than a page
+        slack.slash("U_ALICE", f"note Secret finding {i}", channel=cid)
+    page = slack.slash("U_ALICE", "timeline", channel=cid).json
+    buttons = [
+        element
+        for block in page["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    menus = [b["accessory"] for b in page["blocks"] if "overflow" in json.dumps(b.get("accessory"))]
+    assert buttons
+    assert menus
+    answered = len(fake.calls("response_url"))
+    general = fake.channel_id("general")
+    for button in buttons:
+        assert slack.block_action("U_EVE", button, channel=general).status == 200
+    delete = next(o for o in menus[0]["options"] if o["text"]["text"] == "Delete")
+    slack.block_action("U_EVE", {**menus[0], "selected_option": delete}, channel=general)
+    time.sleep(0.5)
+    told = json.dumps([c.args for c in fake.calls("response_url")[answered:]])
+    assert "Secret finding" not in told
+    assert "Leaked keys" not in told
+    notes = db_rows(warroom, "select count(*) from timeline_events where kind = 'note'")
+    assert notes == [(22,)]
