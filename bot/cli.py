@@ -6,15 +6,20 @@ import argparse
 import asyncio
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.settings import SLACK_SETUP_HINT, Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from bot.policy import Policy
+
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check a live installation: token, scopes, database, policy")
     postmortem = sub.add_parser("postmortem", help="print the post-mortem draft of an incident")
     postmortem.add_argument("incident", help="incident number, e.g. 42 or INC-42")
+    report = sub.add_parser("report", help="incident metrics over a period (MTTA, MTTR …)")
+    report.add_argument("--since", default="30d", help="30d, quarter, YYYY-MM-DD (default 30d)")
+    report.add_argument("--until", help="last day included, YYYY-MM-DD (default: now)")
+    report.add_argument("--format", choices=("markdown", "json", "csv"), default="markdown")
     return parser
 
 
@@ -132,25 +141,34 @@ def _policy(path: Path | None) -> Policy:
         raise _Refusal(f"invalid policy: {first}{more}; see `warroom policy check`", 2) from None
 
 
-async def _read_postmortem(database_url: str, policy: Policy, number: int) -> str:
+async def _read(
+    database_url: str, what: str, read: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    """Run `read` against the database; a failure is one line naming `what` could not be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
     import store
-    from bot.postmortem import postmortem_markdown
 
     engine = store.make_engine(database_url)
     try:
-        markdown = await postmortem_markdown(
-            store.session_factory(engine), policy, number, now=datetime.now(UTC)
-        )
-    except SQLAlchemyError as exc:
+        return await read(store.session_factory(engine))
+    except (SQLAlchemyError, OSError) as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split()[:40])
         # SQLite and Postgres words for a table that is not there: a database never migrated.
         missing_table = "no such table" in reason or "does not exist" in reason
         hint = "; is it migrated (`warroom db upgrade`)?" if missing_table else ""
-        raise _Refusal(f"cannot read INC-{number} from the database ({reason}){hint}", 1) from None
+        raise _Refusal(f"cannot read {what} from the database ({reason}){hint}", 1) from None
     finally:
         await engine.dispose()
+
+
+async def _read_postmortem(database_url: str, policy: Policy, number: int) -> str:
+    from bot.postmortem import postmortem_markdown
+
+    async def read(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+        return await postmortem_markdown(sessions, policy, number, now=datetime.now(UTC))
+
+    markdown = await _read(database_url, f"INC-{number}", read)
     if markdown is None:
         raise _Refusal(f"INC-{number} does not exist", 1)
     return markdown
@@ -176,6 +194,36 @@ def _postmortem(incident: str) -> int:
         print(f"warroom: {refusal}", file=sys.stderr)
         return refusal.status
     sys.stdout.write(markdown)
+    return 0
+
+
+def _report(since: str, until: str | None, fmt: str) -> int:
+    """The period's figures from DATABASE_URL (the operator's view: every incident counted,
+    no titles printed). A bad period is one line and exit 2."""
+    import store
+    from bot.flows.metrics import PeriodError, read_metrics, report_period
+    from bot.report import render_report
+
+    try:
+        try:
+            period = report_period(since, until, now=datetime.now(UTC))
+        except PeriodError as problem:
+            raise _Refusal(str(problem), 2) from None
+        settings = Settings()
+        try:
+            _existing_sqlite_file(settings.database_url)
+        except store.UnsupportedDatabaseURL as exc:
+            raise _Refusal(str(exc), 2) from None
+        policy = _policy(settings.warroom_policy)  # its post-mortem windows
+
+        async def read(sessions: async_sessionmaker[AsyncSession]) -> store.IncidentMetrics:
+            return await read_metrics(sessions, policy, period)
+
+        metrics = asyncio.run(_read(settings.database_url, "the incidents", read))
+    except _Refusal as refusal:
+        print(f"warroom: {refusal}", file=sys.stderr)
+        return refusal.status
+    sys.stdout.write(render_report(metrics, fmt))
     return 0
 
 
@@ -215,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _policy_doc(args.file, args.format)
     if args.command == "policy":
         return _policy_check(args.file)
+    if args.command == "report":
+        return _report(args.since, args.until, args.format)
     return _postmortem(args.incident)
 
 

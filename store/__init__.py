@@ -98,6 +98,7 @@ from store.repo_members import (
     remove_channel_member,
     replace_channel_members,
 )
+from store.repo_metrics import IncidentMetrics, SeverityMetrics, Spread, incident_metrics
 from store.repo_records import (
     add_role_holder,
     add_status_update,
@@ -136,11 +137,14 @@ __all__ = [
     "IdempotencyKey",
     "Incident",
     "IncidentAudience",
+    "IncidentMetrics",
     "IncidentRecords",
     "Job",
     "NaiveDatetimeError",
     "OwnedActionItem",
     "RoleAssignment",
+    "SeverityMetrics",
+    "Spread",
     "StatusUpdate",
     "TimelineEvent",
     "TimelineHold",
@@ -180,6 +184,7 @@ __all__ = [
     "get_incident_by_channel",
     "get_job",
     "get_timeline_event",
+    "incident_metrics",
     "incident_records",
     "is_channel_member",
     "list_action_items",

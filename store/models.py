@@ -92,6 +92,7 @@ class Incident(SQLModel, table=True):
     __table_args__ = (
         Index("ix_incidents_channel_id", "channel_id", unique=True),
         Index("ix_incidents_status", "status"),
+        Index("ix_incidents_declared_at", "declared_at"),  # metrics read a period
         {"sqlite_autoincrement": True},
     )
 
@@ -159,6 +160,12 @@ class Incident(SQLModel, table=True):
     # The latest status update's impact and time: what the panel and announcement show.
     last_update_impact: str | None = Field(default=None, sa_type=Text)
     last_update_at: datetime | None = _utc()
+    # Update adherence, kept as the incident runs: each interval the severity's cadence asked
+    # for (declaration or reopening → update, update → update, last update → resolution),
+    # how many were no longer than the cadence (+10 %), and the longest.
+    update_intervals: int = 0
+    update_intervals_kept: int = 0
+    longest_update_gap_seconds: int | None = None
 
     version: int = 1
     updated_at: datetime = _utc(nullable=False)

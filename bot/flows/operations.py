@@ -29,6 +29,7 @@ from bot.flows.effects import (
     UpdatePosted,
 )
 from bot.flows.lifecycle import WORKING, Status, can_move
+from bot.flows.metrics import closed_interval
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
 
@@ -181,6 +182,7 @@ class IncidentOperations(IncidentFlow):
         async def decide(current: store.Incident) -> dict[str, Any] | None:
             self._check_update_move(current, target)
             changes: dict[str, Any] = {"update_count": current.update_count + 1}
+            changes |= closed_interval(current, self.policy, now=now)  # update adherence
             if target.value != current.status:
                 changes |= self._transition(current, target)
             # The cadence counts from this update, by what it asked for ("next update in").

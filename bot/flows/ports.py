@@ -83,7 +83,8 @@ def missing_scope_words(needed: str | None) -> str:
     """What a person must do about a scope the app lacks."""
     scope = f"the `{needed}` permission" if needed else "a permission it needs"
     return (
-        f"the Slack app lacks {scope}: an admin must reinstall the app with warroom's manifest.yml"
+        f"Slack refused it (missing_scope): the Slack app lacks {scope}; an admin must "
+        "reinstall the app with warroom's manifest.yml"
     )
 
 

@@ -13,6 +13,7 @@ from bot.flows.changes import IncidentFlow, label, refuse_transition
 from bot.flows.deadlines import deadlines
 from bot.flows.effects import Closed, Effect, PostmortemRequested, Refresh, Reopened, Resolved
 from bot.flows.lifecycle import Status, can_move
+from bot.flows.metrics import closed_interval
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
 
@@ -53,6 +54,7 @@ class Resolution(IncidentFlow):
             if current.status == Status.RESOLVED.value:
                 return None  # a double click: resolved once is enough
             changes = self._transition(current, Status.RESOLVED)
+            changes |= closed_interval(current, self.policy, now=now)  # the last update's gap
             return changes | {
                 "resolved_at": now,
                 "resolution_summary": summary,

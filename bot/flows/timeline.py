@@ -105,7 +105,7 @@ UNREACHABLE_WORDS = {
 
 def unreachable_words(failure: SlackFailure) -> str:
     if failure.error == "missing_scope":
-        return f"could not be reached: {missing_scope_words(failure.needed)}"
+        return f"could not be reached ({missing_scope_words(failure.needed)})"
     return UNREACHABLE_WORDS.get(
         failure.error, f"could not be reached (Slack said {failure.error})"
     )
