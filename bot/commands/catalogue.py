@@ -27,7 +27,9 @@ SUBCOMMANDS: tuple[SubcommandHelp, ...] = (
     SubcommandHelp(
         "postmortem", "postmortem [done <link>]", "Post a fresh draft, or record the final one"
     ),
-    SubcommandHelp("stats", "stats", "MTTA, MTTR and update cadence", available=False),
+    SubcommandHelp(
+        "stats", "stats [7d|30d|90d|quarter|YYYY-MM-DD..YYYY-MM-DD]", "MTTA, MTTR, update cadence"
+    ),
 )
 
 BY_NAME = {sub.name: sub for sub in SUBCOMMANDS}

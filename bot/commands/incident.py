@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.commands import declare, followups, incident_ops
+from bot.commands import declare, followups, incident_ops, stats
 from bot.commands.catalogue import BY_NAME, COMMAND, SUBCOMMANDS, split_subcommand
 from bot.commands.common import elsewhere, incident_here
 from bot.commands.surface import Surface
@@ -45,6 +45,8 @@ def register(surface: Surface, services: Services) -> None:
             await declare.open_form(
                 services, ack, respond, command, drill=word == "drill", title=rest
             )
+        elif word == "stats":
+            await stats.answer(services, ack, respond, user=user, text=rest)
         elif word == "list":
             await ack(**await incident_ops.list_answer(services, user=user))
         elif word == "" or word in HANDLERS:
