@@ -361,6 +361,33 @@ def test_resolution_matches_golden() -> None:
     assert_golden("ops_resolution", as_json(message))
 
 
+def test_the_resolution_and_status_show_the_incidents_own_figures() -> None:
+    """Time to acknowledge (from the declaration), to resolve (from the impact's start) and
+    update adherence; nothing invented when they are unknown."""
+    card = make_card(
+        status="resolved",
+        acknowledged_at=make_card().declared_at + timedelta(minutes=4),
+        resolved_at=make_card().started_at + timedelta(hours=1, minutes=10),
+        update_intervals=3,
+        update_intervals_kept=2,
+    )
+    resolution = resolution_message(
+        card,
+        summary="Fixed",
+        root_cause="",
+        duration=timedelta(hours=1),
+        postmortem_due_at=None,
+        by="U_ALICE",
+    )
+    status = status_summary(make_summary(card=card))
+    for message in (resolution, status):
+        check_ops_message(message)
+        shown = json.dumps(message.blocks, ensure_ascii=False)
+        assert "Acknowledged in 4m · resolved in 1h 10m · updates on cadence 2 of 3 (66%)" in shown
+    bare = status_summary(make_summary(card=make_card()))
+    assert "on cadence" not in json.dumps(bare.blocks)
+
+
 def test_minimal_resolution_matches_golden() -> None:
     message = resolution_message(
         make_card(status="resolved", channel_id=None, drill=True),

@@ -46,6 +46,10 @@ class IncidentCard:
     last_update_impact: str | None = None
     last_update_at: datetime | None = None
     update_count: int = 0
+    # This incident's own figures (README, "Incident metrics").
+    resolved_at: datetime | None = None
+    update_intervals: int = 0
+    update_intervals_kept: int = 0
 
     @property
     def label(self) -> str:

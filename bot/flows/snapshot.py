@@ -62,4 +62,7 @@ def card_of(
         last_update_impact=incident.last_update_impact,
         last_update_at=incident.last_update_at,
         update_count=incident.update_count,
+        resolved_at=incident.resolved_at,
+        update_intervals=incident.update_intervals,
+        update_intervals_kept=incident.update_intervals_kept,
     )

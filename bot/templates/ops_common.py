@@ -253,6 +253,23 @@ def bullet_items(items: Sequence[str], *, limit: int, max_items: int = 10) -> st
     return bounded_lines(shown, limit=limit, total=len(items))
 
 
+def incident_figures(card: IncidentCard) -> str | None:
+    """This incident's time to acknowledge and to resolve (from the impact's start) and its
+    update adherence, as far as they are known; None when nothing is yet."""
+    parts: list[str] = []
+    if card.acknowledged_at is not None:
+        parts.append(f"acknowledged in {format_elapsed(card.acknowledged_at - card.declared_at)}")
+    if card.resolved_at is not None:
+        parts.append(f"resolved in {format_elapsed(card.resolved_at - card.started_at)}")
+    if card.update_intervals:
+        kept, asked = card.update_intervals_kept, card.update_intervals
+        parts.append(f"updates on cadence {kept} of {asked} ({kept * 100 // asked}%)")
+    if not parts:
+        return None
+    line = " · ".join(parts)
+    return line[0].upper() + line[1:]
+
+
 def rendered(text: str, blocks: Sequence[Block]) -> RenderedMessage:
     """A message: the fallback bounded to Slack's 3000 characters, each block validated."""
     return RenderedMessage(text=clip(text, TEXT_FALLBACK_LIMIT), blocks=to_dicts(blocks))

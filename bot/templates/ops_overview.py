@@ -35,6 +35,7 @@ from bot.templates.ops_common import (
     drill_prefix,
     format_elapsed,
     headline,
+    incident_figures,
     name,
     rendered,
     severity_id,
@@ -95,6 +96,9 @@ def status_summary(summary: StatusSummary, *, lead_role_id: str | None = None) -
         ],
     )
     blocks: list[Block] = [facts]
+    figures = incident_figures(card)
+    if figures is not None:
+        blocks.append(ContextBlock(elements=[mrkdwn(figures)]))
 
     # roles: the commander first, then the others; unassigned ones may be taken
     roles: list[tuple[RoleLine | None, str, str | None]] = [

@@ -23,6 +23,7 @@ from bot.templates.ops_common import (
     drill_prefix,
     format_elapsed,
     headline,
+    incident_figures,
     person,
     plain_headline,
     rendered,
@@ -182,10 +183,11 @@ def resolution_message(
     ]
     if root_cause.strip():
         blocks.append(SectionBlock(text=mrkdwn(f"*Root cause*\n{user_text(root_cause, room)}")))
+    notes = [incident_figures(card) or ""]
     if card.channel_id and not in_channel:
-        blocks.append(
-            ContextBlock(elements=[mrkdwn(f"Channel: {channel_mention(card.channel_id)}")])
-        )
+        notes.append(f"Channel: {channel_mention(card.channel_id)}")
+    if any(notes):
+        blocks.append(ContextBlock(elements=[mrkdwn(note) for note in notes if note]))
     text = (
         f"✅ {prefix}{card.label} resolved · {title} · "
         f"{severity_words(card.severity_id, card.severity_name)} · "
