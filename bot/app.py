@@ -23,19 +23,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot import effects_clock, effects_followups  # noqa: F401  (register their effect handlers)
+from bot.alert_jobs import PostTriageMessage
 from bot.channel_jobs import MEMBERS_JOB, ArchiveChannel, RefreshMembers, TellHumans
 from bot.clock import Clock, SystemClock
 from bot.clock_jobs import RemindActionOwner, RingClock
-from bot.commands import register_all
+from bot.commands import home, register_all
 from bot.commands.surface import Surface
+from bot.digest import DIGEST_JOB, PostDigest, schedule_digest
 from bot.effects import EffectRunner, check_registry
 from bot.flows.alarms import ACTION_DUE_JOB
+from bot.flows.alerts import ALERT_MESSAGE_JOB
 from bot.flows.capture import CAPTURE_JOB, TimelineCapture
 from bot.flows.changes import ARCHIVE_JOB, CLOCK_JOB
 from bot.flows.clock import IncidentClock
 from bot.flows.effects import EFFECT_JOB
 from bot.flows.followups import Followups
+from bot.flows.intake import AlertIntake
 from bot.flows.operations import IncidentOperations
+from bot.flows.paging import PAGE_JOB
 from bot.flows.ports import SlackFailure
 from bot.flows.provisioning import PROVISION_JOB, Provisioner
 from bot.flows.resolution import Resolution
@@ -44,6 +49,7 @@ from bot.gateway import SlackGateway
 from bot.inbound import REQUEST_ID, events_once, unhandled_answer
 from bot.jobs import JobRunner
 from bot.logs import bind_request, clear_request, get_logger
+from bot.pagerduty import PagerDutySettings, SendPage
 from bot.policy import Policy, PolicyError, load_policy
 from bot.services import Services
 from bot.settings import Settings
@@ -79,6 +85,7 @@ def build_bolt_app(services: Services) -> tuple[AsyncApp, Surface]:
     # it sees the listeners `register_all` adds below.
     app.use(events_once(surface, services))
     register_all(surface, services)
+    home.register(surface, services)  # the App Home tab
     return app, surface
 
 
@@ -152,6 +159,7 @@ def build_jobs(
     gateway: SlackGateway,
     clock: Clock,
     templates: IncidentTemplates,
+    pagerduty: PagerDutySettings | None = None,
 ) -> JobRunner:
     """The job runner with every kind of job warroom has."""
     check_registry()
@@ -179,6 +187,22 @@ def build_jobs(
         CAPTURE_JOB,
         CaptureMessage(sessions=sessions, policy=policy, gateway=gateway, clock=clock),
     )
+    jobs.register(
+        PAGE_JOB,
+        SendPage(
+            sessions=sessions,
+            policy=policy,
+            clock=clock,
+            gateway=gateway,
+            settings=pagerduty or PagerDutySettings(),
+        ),
+    )
+    jobs.register(
+        ALERT_MESSAGE_JOB, PostTriageMessage(sessions=sessions, policy=policy, gateway=gateway)
+    )
+    jobs.register(
+        DIGEST_JOB, PostDigest(sessions=sessions, policy=policy, gateway=gateway, clock=clock)
+    )
     notices = TellHumans(
         sessions=sessions, gateway=gateway, clock=clock, lead_role=policy.lead_role.id
     )
@@ -202,6 +226,7 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         gateway=gateway,
         clock=clock,
         templates=IncidentTemplates(),
+        pagerduty=PagerDutySettings.of(settings),
     )
     return Services(
         settings=settings,
@@ -216,6 +241,7 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         capture=TimelineCapture(sessions=sessions, policy=policy, clock=clock),
         followups=Followups(sessions=sessions, policy=policy, clock=clock),
         alarms=IncidentClock(sessions=sessions, policy=policy, clock=clock),
+        intake=AlertIntake(sessions=sessions, policy=policy, clock=clock),
     )
 
 
@@ -280,6 +306,7 @@ async def serve(settings: Settings) -> int:
     await services.gateway.warm_up()
 
     bolt, _surface = build_bolt_app(services)
+    await schedule_digest(services.sessions, services.policy, now=services.clock.now())
     scheduler = build_scheduler(services)
     scheduler.start()
 

@@ -44,6 +44,7 @@ class SlackGateway(ContentGateway):
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self.bot_user_id = ""
+        self.team_id = ""
         self._group_ids: dict[str, str] = {}
         self._groups_loaded_at = -GROUP_CACHE_SECONDS
         self._channel_ids: dict[str, str] = {}
@@ -91,6 +92,7 @@ class SlackGateway(ContentGateway):
         data = await self.call("auth.test")
         self.bot_user_id = str(data["user_id"])
         self.team_url = str(data["url"]) if data.get("url") else None
+        self.team_id = str(data["team_id"])
         return BotIdentity(
             user_id=self.bot_user_id,
             bot_id=str(data["bot_id"]) if data.get("bot_id") else None,
@@ -113,6 +115,10 @@ class SlackGateway(ContentGateway):
     async def open_view(self, *, trigger_id: str, view: Mapping[str, Any]) -> str:
         data = await self.call("views.open", trigger_id=trigger_id, view=dict(view))
         return str((data.get("view") or {}).get("id", ""))
+
+    async def publish_home(self, *, user: str, view: Mapping[str, Any]) -> None:
+        """`views.publish`: `user`'s App Home becomes `view` (replaced whole, so safe to repeat)."""
+        await self.call("views.publish", user_id=user, view=dict(view))
 
     # -- channels ------------------------------------------------------------------------------
     async def create_channel(self, *, name: str, private: bool) -> ChannelRef:

@@ -37,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
-from bot.flows.ports import SlackFailure
+from bot.flows.ports import ServiceFailure, SlackFailure
 from bot.flows.timeline import NOTICE, TimelineKind
 from bot.logs import get_logger
 
@@ -72,6 +72,8 @@ class Failure:
     def of(cls, exc: BaseException) -> Failure:
         if isinstance(exc, SlackFailure):
             return cls(exc.error, exc.plain_words(), exc.transient, exc.retry_after)
+        if isinstance(exc, ServiceFailure):
+            return cls(exc.error, exc.words, exc.transient, exc.retry_after)
         if isinstance(exc, TimeoutError | ConnectionError):
             return cls(type(exc).__name__, "Slack did not answer in time", True)
         return cls(type(exc).__name__, "warroom hit an internal error (it has been logged)", False)

@@ -12,6 +12,7 @@ from bot.flows.capture import TimelineCapture
 from bot.flows.clock import IncidentClock
 from bot.flows.effects import Effect
 from bot.flows.followups import Followups
+from bot.flows.intake import AlertIntake
 from bot.flows.operations import IncidentOperations
 from bot.flows.resolution import Resolution
 from bot.gateway import SlackGateway
@@ -34,6 +35,7 @@ class Services:
     capture: TimelineCapture
     followups: Followups
     alarms: IncidentClock
+    intake: AlertIntake
 
     async def deliver(self, effects: list[Effect]) -> None:
         """After the ack: run the jobs of these effects now (the tick would, a little later)."""

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Alert intake (POST /alerts/…): off unless set; the senders' bearer token / HMAC key.
+    warroom_alerts_token: SecretStr | None = None
+    # PagerDuty Events API v2: the integration's routing key (paging off unless set).
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"  # tests: a fake
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = "sqlite:///./warroom.db"
     warroom_policy: Path | None = None

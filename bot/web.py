@@ -30,6 +30,7 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 import store
+from bot.alerts_web import MAX_BODY, alert_routes
 from bot.inbound import REQUEST_ID
 from bot.logs import bind_request, clear_request, get_logger
 from bot.services import Services
@@ -268,8 +269,9 @@ def build_http_app(bolt: AsyncApp, services: Services) -> web.Application:
             return web.json_response({"ok": True})
         return web.json_response({"ok": False, "error": "database unreachable"}, status=503)
 
-    web_app = web.Application()
+    web_app = web.Application(client_max_size=MAX_BODY + 1)
     web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get(HEALTH_PATH, healthz)])
+    web_app.add_routes(alert_routes(services))
     return web_app
 
 

@@ -41,6 +41,7 @@ from store.models import (
     ChannelMember,
     IdempotencyKey,
     Incident,
+    IncidentAlert,
     IncidentAudience,
     Job,
     RoleAssignment,
@@ -56,6 +57,14 @@ from store.repo_actions import (
     list_owned_action_items,
     set_action_item_done,
 )
+from store.repo_alerts import (
+    add_incident_alert,
+    alert_of_incident,
+    close_incident_alert,
+    open_incident_alert,
+    set_alert_message,
+    update_incident_alert,
+)
 from store.repo_audiences import (
     add_audiences,
     drop_audience,
@@ -63,6 +72,8 @@ from store.repo_audiences import (
     set_audience_message,
 )
 from store.repo_common import ContentionError
+from store.repo_digest import DigestLists, digest_lists
+from store.repo_home import HomeActionItem, HomeIncident, HomeRecords, home_records
 from store.repo_incidents import (
     claim_idempotency_key,
     create_incident,
@@ -134,8 +145,13 @@ __all__ = [
     "ActionItem",
     "ChannelMember",
     "ContentionError",
+    "DigestLists",
+    "HomeActionItem",
+    "HomeIncident",
+    "HomeRecords",
     "IdempotencyKey",
     "Incident",
+    "IncidentAlert",
     "IncidentAudience",
     "IncidentMetrics",
     "IncidentRecords",
@@ -155,11 +171,13 @@ __all__ = [
     "add_audiences",
     "add_captured_message",
     "add_channel_members",
+    "add_incident_alert",
     "add_role_holder",
     "add_status_update",
     "add_timeline_event",
     "add_timeline_hold",
     "alembic_config",
+    "alert_of_incident",
     "assign_role",
     "async_url",
     "cancel_job",
@@ -167,10 +185,12 @@ __all__ = [
     "channel_members",
     "claim_idempotency_key",
     "claim_job",
+    "close_incident_alert",
     "create_incident",
     "current_roles",
     "delete_idempotency_keys",
     "delete_timeline_event",
+    "digest_lists",
     "drop_audience",
     "due_jobs",
     "end_role",
@@ -184,6 +204,7 @@ __all__ = [
     "get_incident_by_channel",
     "get_job",
     "get_timeline_event",
+    "home_records",
     "incident_metrics",
     "incident_records",
     "is_channel_member",
@@ -196,6 +217,7 @@ __all__ = [
     "list_timeline",
     "list_visible_incidents",
     "make_engine",
+    "open_incident_alert",
     "page_timeline",
     "ping",
     "record_job_progress",
@@ -208,6 +230,7 @@ __all__ = [
     "role_history",
     "session_factory",
     "set_action_item_done",
+    "set_alert_message",
     "set_audience_message",
     "set_idempotency_result",
     "set_status_update_message",
@@ -215,5 +238,6 @@ __all__ = [
     "sync_url",
     "timeline_holds",
     "update_incident",
+    "update_incident_alert",
     "upgrade",
 ]

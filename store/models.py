@@ -26,6 +26,7 @@ __all__ = [
     "ChannelMember",
     "IdempotencyKey",
     "Incident",
+    "IncidentAlert",
     "IncidentAudience",
     "Job",
     "RoleAssignment",
@@ -234,6 +235,48 @@ class TimelineHold(SQLModel, table=True):
     message_ts: str = Field(primary_key=True)
     holder: str = Field(primary_key=True)
     since: datetime = _utc(nullable=False)
+
+
+_OPEN_ALERT = text("is_open")
+
+
+class IncidentAlert(SQLModel, table=True):
+    """An alert group (Alertmanager's `groupKey`, Grafana's, a generic `dedup_key`) and the
+    incident it opened. At most one *open* row per (source, group key): every delivery of the
+    group while its incident is open lands here; once the incident is over (resolved, closed,
+    declined) the row is closed and the next firing opens a new incident."""
+
+    __tablename__ = "incident_alerts"
+    __table_args__ = (
+        Index(
+            "uq_incident_alerts_open_group",
+            "source",
+            "group_key",
+            unique=True,
+            sqlite_where=_OPEN_ALERT,
+            postgresql_where=_OPEN_ALERT,
+        ),
+        Index("ix_incident_alerts_incident_number", "incident_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    group_key: str = Field(sa_type=Text)
+    incident_number: int = _incident_fk(ondelete="CASCADE")
+    is_open: bool = True
+    status: str = "firing"  # firing or resolved, as the last delivery said
+    firing: int = 0
+    resolved: int = 0
+    deliveries: int = 1
+    first_seen_at: datetime = _utc(nullable=False)
+    last_seen_at: datetime = _utc(nullable=False)
+    severity_value: str | None = None
+    # What the triage message shows: title, description, labels, links (JSON).
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    message_channel_id: str | None = None
+    message_ts: str | None = None
+    declined_by: str | None = None
+    decline_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class IncidentAudience(SQLModel, table=True):

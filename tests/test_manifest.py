@@ -74,6 +74,7 @@ def test_manifest_scopes_cover_the_slash_command() -> None:
 
 # The scope Slack requires before it delivers each event warroom subscribes to.
 EVENT_SCOPES = {
+    "app_home_opened": set(),  # App Home events need no scope
     "member_joined_channel": {"channels:read", "groups:read"},
     "member_left_channel": {"channels:read", "groups:read"},
     "reaction_added": {"reactions:read"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import (
+    alerts,
     declare,
     followups,
     incident,
@@ -25,3 +26,4 @@ def register_all(surface: Surface, services: Services) -> None:
     timeline.register(surface, services)  # 📌, pins, "Add to timeline", notes, corrections
     followups.register(surface, services)  # action items and their buttons
     reminders.register(surface, services)  # the update reminder's Snooze
+    alerts.register(surface, services)  # the triage message's Declare and Decline

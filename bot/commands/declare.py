@@ -8,9 +8,11 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+import store
 from bot.commands.surface import Surface
 from bot.flows.cards import Choice, DeclareForm, SeverityGuide
-from bot.flows.declare import DeclareRequest, declare, provision_key, validate
+from bot.flows.declare import DeclareRequest, NotTriage, declare, provision_key, validate
+from bot.flows.intake import mapped_severity
 from bot.flows.ports import SlackFailure
 from bot.logs import bind_request, get_logger
 from bot.policy import Policy, format_duration
@@ -28,6 +30,7 @@ from bot.templates.declare import (
     declaring_view,
     parse_declare_metadata,
     parse_declare_submission,
+    parse_triage_number,
 )
 from bot.templates.text import plain_from_slack
 
@@ -130,6 +133,7 @@ def register(surface: Surface, services: Services) -> None:
             drill=answers.drill,
             source_link=source_link,
             origin_channel=origin_channel,
+            triage_number=parse_triage_number(str(view.get("private_metadata") or "")),
         )
         now = services.clock.now()
         errors = validate(request, services.policy, now=now)
@@ -147,6 +151,10 @@ def register(surface: Surface, services: Services) -> None:
                 idempotency_key=f"declare:{view['id']}",
                 now=now,
             )
+        except NotTriage:
+            text = "This alert was declared or declined by someone else just now."
+            await ack(response_action="errors", errors={TITLE_BLOCK: text})
+            return
         except Exception:
             log.exception("declare_failed")
             await ack(response_action="errors", errors={TITLE_BLOCK: SAVE_FAILED_TEXT})
@@ -160,6 +168,32 @@ def register(surface: Surface, services: Services) -> None:
         if not declared.duplicate:
             # After the ack: Slack has its answer, the incident is stored, now the Slack work.
             await services.jobs.run_now([provision_key(declared.number)])
+
+
+async def open_triage_form(
+    services: Services, trigger_id: str, respond: AsyncRespond, *, user: str, number: int
+) -> None:
+    """Declare an alert's triage incident: the form prefilled from the alert."""
+    async with services.sessions() as session:
+        incident = await store.get_incident(session, number=number)
+        alert = await store.alert_of_incident(session, incident_number=number)
+    if incident is None or incident.status != "triage":
+        state = incident.status if incident is not None else "gone"
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text=f"INC-{number} is {state} already.",
+        )
+        return
+    form = declare_form(
+        services.policy,
+        declarer=user,
+        title=incident.title,
+        description=incident.description,
+        severity=mapped_severity(services.policy, alert.severity_value if alert else None),
+        triage_number=number,
+    )
+    await _open(services, trigger_id, form, respond)
 
 
 async def _open(

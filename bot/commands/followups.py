@@ -16,6 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 import store
 from bot.commands.common import card, ephemeral, number_of, refused
 from bot.commands.forms import FormNotOpened, open_form
+from bot.commands.home import publish_home
 from bot.commands.incident_ops import Handler, Outcome
 from bot.commands.surface import Surface
 from bot.commands.timeline import timeline_page
@@ -198,14 +199,21 @@ def register(surface: Surface, services: Services) -> None:
         value = str(((body.get("actions") or [{}])[0]).get("value") or "")
         if not value.isdigit() or len(value) > 10:
             return
+        container = body.get("container") or {}
+        # A click in the App Home tab (a view, not a message): it has no response_url.
+        in_home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
         try:
             item, effects = await services.followups.set_action_done(int(value), by=user, done=done)
         except Refused as refusal:
-            await respond(replace_original=False, **refused(str(refusal)))
+            if in_home:  # no response_url there: the tab, drawn again, shows how things are
+                await publish_home(services, user=user)
+            else:
+                await respond(replace_original=False, **refused(str(refusal)))
             return
         bind_request(incident=item.incident_number)
-        container = body.get("container") or {}
-        if container.get("is_ephemeral"):
+        if in_home:
+            await publish_home(services, user=user)
+        elif container.get("is_ephemeral"):
             in_channel = (body.get("channel") or {}).get("id")
             async with services.sessions() as session:
                 incident = await store.get_incident(session, number=item.incident_number)

@@ -91,6 +91,8 @@ class DeclareForm:
     source_link: str | None = None
     drill: bool = False
     origin_channel: str | None = None
+    severity: str | None = None  # preselected (an alert's mapped severity)
+    triage_number: int | None = None  # declaring the triage incident an alert opened
 
 
 class IncidentRenderer(Protocol):

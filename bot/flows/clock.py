@@ -19,6 +19,7 @@ from bot.flows.changes import CAS_RETRIES, IncidentFlow, label
 from bot.flows.deadlines import with_deadlines
 from bot.flows.effects import AlarmRang, Effect, Refresh
 from bot.flows.lifecycle import WORKING, Status
+from bot.flows.paging import page
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
 from bot.policy import format_duration
@@ -67,6 +68,10 @@ class IncidentClock(IncidentFlow):
                     if a.kind != AlarmKind.ROLES or self.policy.lead_role.id not in roles
                 ]
                 for alarm in wanted:
+                    if alarm.kind == AlarmKind.ESCALATION and not incident.drill:
+                        step = self.policy.severity(incident.severity).escalation[alarm.step or 0]
+                        if step.pages:  # `pagerduty` in the step's notify: paged once
+                            await page(session, number=number, action="trigger", now=now)
                     text = self._alarm_text(incident, alarm)
                     kind = (
                         TimelineKind.ESCALATED
@@ -94,7 +99,8 @@ class IncidentClock(IncidentFlow):
                 return "Nobody had acknowledged yet: told the channel"
             case AlarmKind.ESCALATION:
                 step = self.policy.severity(incident.severity).escalation[alarm.step or 0]
-                targets = ", ".join(str(t) for t in (*step.notify, *step.invite))
+                named = (*(["PagerDuty"] if step.pages else []), *step.notify, *step.invite)
+                targets = ", ".join(str(t) for t in named)
                 after = format_duration(step.after)
                 return f"Escalated (step {(alarm.step or 0) + 1}, after {after}): {targets}"
             case AlarmKind.ROLES:

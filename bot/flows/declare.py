@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
+from bot.flows.alerts import ALERT_MESSAGE_JOB, alert_message_key
 from bot.flows.audiences import audience_channels
 from bot.flows.changes import schedule_clock
 from bot.flows.deadlines import deadlines
 from bot.flows.invisible import is_blank, tidy_line
-from bot.flows.lifecycle import DECLARED_STATUS
+from bot.flows.lifecycle import DECLARED_STATUS, Status
+from bot.flows.paging import page, severity_pages
 from bot.flows.provisioning import PROVISION_JOB
 from bot.flows.timeline import TimelineKind
 from bot.jobs import enqueue
@@ -43,6 +45,9 @@ class DeclareRequest:
     drill: bool = False
     source_link: str | None = None
     origin_channel: str | None = None
+    # Declaring a triage incident an alert opened (bot/flows/intake.py): that incident becomes
+    # the declared one (its alert's start and detection times kept).
+    triage_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,18 @@ async def declare(
             "source_message_link": request.source_link,
             "cadence_from_at": now,
         }
-        due = deadlines(store.Incident(**fields, updated_at=now), policy)
-        incident = await store.create_incident(session, **fields, **due.columns())
+        if request.triage_number is not None:
+            incident = await _from_triage(
+                session,
+                request.triage_number,
+                fields,
+                policy,
+                now,
+                given_start=request.started_at is not None,
+            )
+        else:
+            due = deadlines(store.Incident(**fields, updated_at=now), policy)
+            incident = await store.create_incident(session, **fields, **due.columns())
         number = _number(incident)
         await store.add_role_holder(
             session,
@@ -156,12 +171,59 @@ async def declare(
         await enqueue(
             session, key=provision_key(number), kind=PROVISION_JOB, incident_number=number, now=now
         )
+        if not request.drill and severity_pages(policy, severity):
+            await page(session, number=number, action="trigger", now=now)
+        if request.triage_number is not None:  # the alert's message says who declared it
+            await store.enqueue_job(
+                session,
+                key=alert_message_key(number, refresh=True),
+                kind=ALERT_MESSAGE_JOB,
+                incident_number=number,
+                due_at=now,
+                now=now,
+            )
         await schedule_clock(session, incident, policy, now=now)
         await store.set_idempotency_result(
             session, key=idempotency_key, result=None, incident_number=number
         )
         await session.commit()
     return Declared(number=number, duplicate=False)
+
+
+class NotTriage(Exception):
+    """The triage incident was declared or declined already (by someone else, just now)."""
+
+
+async def _from_triage(
+    session: AsyncSession,
+    number: int,
+    fields: dict[str, Any],
+    policy: Policy,
+    now: datetime,
+    *,
+    given_start: bool,
+) -> store.Incident:
+    """The alert's triage incident, declared: the form's answers, the alert's times kept (the
+    impact started when the alert began; it was detected when the alert arrived)."""
+    triage = await store.get_incident(session, number=number)
+    if triage is None or triage.status != Status.TRIAGE.value:
+        raise NotTriage(number)
+    changes = dict(fields)
+    if not given_start:  # the form left it: the alert's start stands
+        changes["started_at"] = triage.started_at or now
+    changes["detected_at"] = triage.detected_at or triage.declared_at
+    after = triage.model_copy(update=changes)
+    declared = await store.update_incident(
+        session,
+        number=number,
+        expected_version=triage.version,
+        now=now,
+        **changes,
+        **deadlines(after, policy).columns(),
+    )
+    if declared is None:
+        raise NotTriage(number)  # changed under us (declined, or declared by another click)
+    return declared
 
 
 def provision_key(number: int) -> str:

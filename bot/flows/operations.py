@@ -30,6 +30,7 @@ from bot.flows.effects import (
 )
 from bot.flows.lifecycle import WORKING, Status, can_move
 from bot.flows.metrics import closed_interval
+from bot.flows.paging import page
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
 
@@ -59,6 +60,7 @@ class IncidentOperations(IncidentFlow):
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, TimelineKind.ACKNOWLEDGED, "Acknowledged", user)
+            await page(session, number=number, action="acknowledge", now=now)  # if paged
 
         def effects(_b: store.Incident, _a: store.Incident) -> list[Effect]:
             return [Acknowledged(number, by=user, at=now, first=True), Refresh(number)]
@@ -280,6 +282,8 @@ class IncidentOperations(IncidentFlow):
             nonlocal notify, channels
             text = f"Severity {before.severity} → {severity.id}"
             await self._event(session, number, TimelineKind.SEVERITY_CHANGED, text, by)
+            if not before.drill and severity.pages and before.acknowledged_at is None:
+                await page(session, number=number, action="trigger", now=self.clock.now())
             if before.private or before.drill:
                 return  # no audience outside the incident channel
             upgrade = self.policy.rank(severity.id) < self.policy.rank(before.severity)

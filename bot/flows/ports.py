@@ -79,6 +79,20 @@ class SlackFailure(Exception):
         return f"Slack refused it ({self.error})"
 
 
+class ServiceFailure(Exception):
+    """A call to another service (PagerDuty, Statuspage) that failed: `words` for people,
+    `transient` when worth retrying (429, 5xx, unreachable), `retry_after` its Retry-After."""
+
+    def __init__(
+        self, error: str, words: str, *, transient: bool, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"{error}: {words}")
+        self.error = error
+        self.words = words
+        self.transient = transient
+        self.retry_after = retry_after
+
+
 def missing_scope_words(needed: str | None) -> str:
     """What a person must do about a scope the app lacks."""
     scope = f"the `{needed}` permission" if needed else "a permission it needs"

@@ -14,6 +14,7 @@ from bot.flows.deadlines import deadlines
 from bot.flows.effects import Closed, Effect, PostmortemRequested, Refresh, Reopened, Resolved
 from bot.flows.lifecycle import Status, can_move
 from bot.flows.metrics import closed_interval
+from bot.flows.paging import page
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
 
@@ -68,6 +69,7 @@ class Resolution(IncidentFlow):
 
         async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, TimelineKind.RESOLVED, f"Resolved: {summary}", by)
+            await page(session, number=number, action="resolve", now=now)  # if it was paged
 
         def effects(_b: store.Incident, after: store.Incident) -> list[Effect]:
             severity = self.policy.find_severity(after.severity)

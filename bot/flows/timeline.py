@@ -52,6 +52,8 @@ class TimelineKind(StrEnum):
     REMINDED = "reminded"  # the clock reminded or nudged someone (bot/flows/alarms.py)
     ESCALATED = "escalated"
     POLICY_PROBLEM = "policy_problem"  # a policy target Slack does not know
+    ALERT = "alert"  # an alert group opened the incident, resolved, fired again
+    DECLINED = "declined"
     SLACK_FAILURE = "slack_failure"  # something warroom gave up on, as told to people
 
 

@@ -284,6 +284,19 @@ _DRILL_INVITES = {
 _DRAFT = {"canvas": "written to the channel's canvas", "file": "posted as a Markdown file"}
 
 
+def _digest(policy: Policy) -> Inline:
+    digest = policy.digest
+    if digest is None:
+        return _f("none")
+    return _cat(
+        _f("posted to "),
+        _t(str(digest.channel)),
+        _f(" on the schedule "),
+        _c(digest.cron),
+        _f(f" ({digest.timezone}): the figures of the period, open incidents, overdue work"),
+    )
+
+
 def _clock(policy: Policy) -> list[_Block]:
     snooze = _join((_t(format_duration(d)) for d in policy.snooze), ", ", " or ")
     nudge, stale = policy.roles_nudge_after, policy.stale_after
@@ -306,6 +319,7 @@ def _clock(policy: Policy) -> list[_Block]:
         (_f("Who a drill invites"), _f(_DRILL_INVITES[policy.drills.invite_responders])),
         (_f("Timeline"), _cat(_f("react to a message with "), emoji, _f(" to add it there"))),
         (_f("Post-mortem draft"), _f(_DRAFT[policy.postmortem_format])),
+        (_f("Incident digest"), _digest(policy)),
     )
     return [_Heading(2, "Reminders and the clock"), _Table(("What", "Rule"), rows)]
 

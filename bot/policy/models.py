@@ -126,16 +126,37 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+PAGERDUTY = "pagerduty"  # the `notify` target that pages through PagerDuty (Events API v2)
+PagerDutySeverity = Literal["critical", "error", "warning", "info"]
+
+
+def _pages(data: Any) -> Any:
+    """`notify: [pagerduty, …]` → `pages: true` and the other targets (YAML-shaped data)."""
+    notify = data.get("notify") if isinstance(data, Mapping) else None
+    if not isinstance(notify, list | tuple):
+        return data
+
+    def is_pagerduty(target: Any) -> bool:
+        return isinstance(target, str) and target.strip().lower() == PAGERDUTY
+
+    if not any(is_pagerduty(t) for t in notify):
+        return data
+    return {**data, "notify": [t for t in notify if not is_pagerduty(t)], "pages": True}
+
+
 class EscalationStep(_Model):
     """While nobody has acknowledged, ``after`` the declaration: notify (and optionally invite)."""
 
     after: Duration
     notify: tuple[Target, ...] = ()
     invite: tuple[InviteTarget, ...] = ()
+    pages: StrictBool = False  # `pagerduty` in `notify`: the incident is paged (once)
+
+    _split = model_validator(mode="before")(_pages)
 
     @model_validator(mode="after")
     def _reaches_someone(self) -> Self:
-        if not self.notify and not self.invite:
+        if not self.notify and not self.invite and not self.pages:
             raise PydanticCustomError("escalation", "a step must notify or invite someone")
         return self
 
@@ -168,6 +189,10 @@ class Severity(_Model):
     escalation: tuple[EscalationStep, ...] = ()  # only while unacknowledged, from declaration
     postmortem: Postmortem = Postmortem()
     monitor_for: Duration | None = None  # how long to watch after the fix before resolving
+    pages: StrictBool = False  # `pagerduty` in `notify`: paged at declaration (or on a raise)
+    pagerduty_severity: PagerDutySeverity | None = None  # default: by rank (see pagerduty.py)
+
+    _split = model_validator(mode="before")(_pages)
 
 
 class Role(_Model):
@@ -250,6 +275,26 @@ class Digest(_Model):
     timezone: TimeZoneName = "UTC"
 
 
+def _label_name(value: str) -> str:
+    if not value.strip() or len(value) > 100:
+        raise PydanticCustomError("label", "an alert label name of 1 to 100 characters")
+    return value.strip()
+
+
+class Alerts(_Model):
+    """Alert intake (Alertmanager, Grafana, generic webhooks) → triage incidents."""
+
+    # Where triage messages go; None: the announce channel (see Policy._fill_defaults).
+    channel: ChannelTarget | None = None
+    # The alert label read for the severity (`severity: critical`), and what each value means.
+    severity_label: Annotated[str, AfterValidator(_label_name)] = "severity"
+    # Unmapped values leave the severity to whoever presses Declare.
+    severity_map: dict[str, str] = {}
+    # Label values declared at once (the channel provisioned), without a human's Declare;
+    # only values the map gives a severity.
+    auto_declare: tuple[str, ...] = ()
+
+
 class Templates(_Model):
     """Jinja2 sources replacing the built-in texts (the variables are the templates module's)."""
 
@@ -286,6 +331,7 @@ class Policy(_Model):
     roles_nudge_after: Duration | None = timedelta(minutes=5)
     stale_after: Duration | None = timedelta(days=7)
     drills: Drills = Drills()
+    alerts: Alerts = Alerts()
     templates: Templates = Templates()
 
     @model_validator(mode="before")

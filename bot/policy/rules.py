@@ -103,6 +103,14 @@ def _references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
                 ("types", i, "default_severity"),
                 f"unknown severity {wanted!r} (known: {', '.join(dict.fromkeys(severity_ids))})",
             )
+    alerts = data.get("alerts")
+    mapped = alerts.get("severity_map") if isinstance(alerts, Mapping) else None
+    for label, wanted in mapped.items() if isinstance(mapped, Mapping) else ():
+        if isinstance(wanted, str) and lookup_key(wanted) not in map(lookup_key, severity_ids):
+            yield (
+                ("alerts", "severity_map", str(label)),
+                f"unknown severity {wanted!r} (known: {', '.join(dict.fromkeys(severity_ids))})",
+            )
     role_ids = [
         r for _, item in _items(data, "roles") if isinstance(r := raw_field(item, "id"), str)
     ]

@@ -151,7 +151,10 @@ def declare_metadata(form: DeclareForm) -> str:
     origin = form.origin_channel if form.origin_channel and len(form.origin_channel) <= 64 else None
 
     def dump(link: str | None) -> str:
-        data = {"source_link": link, "origin_channel": origin, "drill": form.drill}
+        data: dict[str, object] = {"source_link": link, "origin_channel": origin}
+        data["drill"] = form.drill
+        if form.triage_number is not None:
+            data["triage"] = form.triage_number
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     encoded = dump(source_link)
@@ -208,6 +211,14 @@ def declare_modal(form: DeclareForm) -> dict[str, Any]:
                 action_id=SEVERITY_BLOCK,
                 placeholder=plain("Choose a severity", 150),
                 options=_severity_options(form.severities),
+                initial_option=next(
+                    (
+                        option
+                        for option in _severity_options(form.severities)
+                        if option.value == form.severity
+                    ),
+                    None,
+                ),
             ),
         )
     )
@@ -382,6 +393,16 @@ def parse_declare_submission(values: Mapping[str, Any]) -> DeclareAnswers:
         private=PRIVATE_OPTION in checked,
         drill=DRILL_OPTION in checked,
     )
+
+
+def parse_triage_number(private_metadata: str) -> int | None:
+    """The triage incident the form declares (an alert's), if any."""
+    try:
+        data = json.loads(private_metadata)
+    except (TypeError, ValueError):
+        return None
+    number = data.get("triage") if isinstance(data, dict) else None
+    return number if isinstance(number, int) and 0 < number < 2**31 else None
 
 
 def parse_declare_metadata(private_metadata: str) -> tuple[str | None, str | None, bool]:

@@ -115,7 +115,7 @@ def provisioning(server: WarroomServer, number: int) -> dict[str, str]:
 # refresh, an action item's due-date reminder): pending by design, never "left to run".
 UNSETTLED_SQL = (
     "select count(*) from jobs where state in ('pending', 'running') "
-    "and kind not in ('members', 'clock', 'action_due')"
+    "and kind not in ('members', 'clock', 'action_due', 'digest')"
 )
 
 

@@ -1,0 +1,130 @@
+"""Alerts read and stored: the three payload shapes, refusals in one line, one incident per
+open group however the deliveries race, and a new one once the group's incident is over."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import store
+from bot.flows.alerts import AlertError, parse_alert
+from bot.flows.intake import AlertIntake, mapped_severity
+from tests.flows.conftest import DECLARER, Flows
+from tests.store.conftest import EmptyDatabases
+
+
+def am(status: str = "firing", key: str = '{}:{alertname="Down"}') -> dict[str, Any]:
+    return {
+        "version": "4",
+        "groupKey": key,
+        "status": status,
+        "commonLabels": {"alertname": "Down", "severity": "Critical"},
+        "commonAnnotations": {},
+        "externalURL": "https://am.example",
+        "alerts": [
+            {
+                "status": status,
+                "labels": {"alertname": "Down"},
+                "annotations": {"summary": "API down", "description": "5xx everywhere"},
+                "startsAt": "2025-03-04T11:50:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "javascript:alert(1)",
+            }
+        ],
+    }
+
+
+def test_alertmanager_payloads_are_read() -> None:
+    group = parse_alert("alertmanager", am(), severity_label="severity")
+    assert (group.title, group.description, group.severity_value) == (
+        "API down",
+        "5xx everywhere",
+        "Critical",
+    )
+    assert group.started_at == datetime(2025, 3, 4, 11, 50, tzinfo=UTC)
+    assert [what for what, _url in group.links] == ["Silence"]  # javascript: is no link
+    assert (group.firing, group.resolved) == (1, 0)
+    long_key = parse_alert("alertmanager", am(key="k" * 5000), severity_label="severity")
+    assert long_key.group_key.startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    ("source", "body", "reason"),
+    [
+        ("alertmanager", [], "the body must be a JSON object"),
+        ("alertmanager", {**am(), "status": "odd"}, "status must be firing or resolved"),
+        ("alertmanager", {**am(), "alerts": "x"}, "alerts must be a list of objects"),
+        ("grafana", {**am(), "groupKey": 3}, "missing groupKey (a string)"),
+        ("generic", {"title": " "}, "missing title (a non-empty string)"),
+        ("generic", {"title": "x", "severity": 1}, "severity must be a string"),
+    ],
+)
+def test_bad_payloads_are_refused_in_one_line(source: Any, body: Any, reason: str) -> None:
+    with pytest.raises(AlertError) as refused:
+        parse_alert(source, body, severity_label="severity")
+    assert str(refused.value) == reason
+
+
+def test_severity_labels_map_case_insensitively(flows: Flows) -> None:
+    assert mapped_severity(flows.policy, "CRITICAL") == "P1"
+    assert mapped_severity(flows.policy, "page-me") is None
+
+
+async def test_racing_deliveries_open_one_incident(flows: Flows) -> None:
+    intake = AlertIntake(sessions=flows.sessions, policy=flows.policy, clock=flows.clock)
+    group = parse_alert("alertmanager", am(), severity_label="severity")
+    received = await asyncio.gather(*(intake.receive(group, opened_by="U_BOT") for _ in range(6)))
+    assert {r.number for r in received} == {1}
+    assert sum(r.created for r in received) == 1
+    incident = await flows.incident(1)
+    assert (incident.status, incident.severity) == ("triage", "P1")
+    assert incident.started_at == datetime(2025, 3, 4, 11, 50, tzinfo=UTC)
+
+    # Declined: the group's next firing is a new incident; a resolved delivery alone is not.
+    await intake.decline(1, by=DECLARER, reason="flapping")
+    again = await intake.receive(group, opened_by="U_BOT")
+    assert (again.number, again.created) == (2, True)
+    resolved = parse_alert("alertmanager", am("resolved", key="other"), severity_label="severity")
+    assert (await intake.receive(resolved, opened_by="U_BOT")).number is None
+    async with flows.sessions() as session:
+        alert = await store.alert_of_incident(session, incident_number=1)
+    assert alert is not None
+    assert (alert.is_open, alert.declined_by, alert.decline_reason) == (False, DECLARER, "flapping")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def racing_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    databases = EmptyDatabases(tmp_path)
+    url = databases.new(request.param)
+    store.upgrade(url)
+    yield url
+    databases.close()
+
+
+async def test_replicas_racing_on_one_database_open_one_incident(
+    racing_url: str, flows: Flows
+) -> None:
+    """Two replicas (two engines, as two processes would have) receive the same group at once:
+    the unique open-group index lets one incident through (Postgres runs them truly at once)."""
+    engines = [store.make_engine(racing_url) for _ in range(2)]
+    try:
+        intakes = [
+            AlertIntake(
+                sessions=store.session_factory(engine), policy=flows.policy, clock=flows.clock
+            )
+            for engine in engines
+        ]
+        group = parse_alert("alertmanager", am(), severity_label="severity")
+        received = await asyncio.gather(
+            *(intakes[i % 2].receive(group, opened_by="U_BOT") for i in range(8))
+        )
+        assert sum(r.created for r in received) == 1
+        assert len({r.number for r in received}) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
