@@ -366,11 +366,8 @@ def test_events_of_any_type_are_acknowledged_within_three_seconds(
     ignored = _events(warroom, "event_ignored")
     # A reaction that is not the timeline's (here: none at all) is dropped quietly: in a busy
     # workspace most reactions are not warroom's business, nor its log's.
-    assert [line["event_type"] for line in ignored] == [
-        "emoji_changed",
-        "app_home_opened",
-        "no_such_event",
-    ]
+    # app_home_opened has a listener (the App Home), which ignores events without a tab.
+    assert [line["event_type"] for line in ignored] == ["emoji_changed", "no_such_event"]
     assert all(line["request_id"] for line in ignored)
     assert _errors(warroom) == []
 

@@ -17,7 +17,10 @@ HOSTILE = "<!channel> <https://evil.example/login|click to fix> <@U_BOB> " + "x"
 
 def _incident(slack: SlackDriver, fake: FakeSlack) -> str:
     declare(slack, fake, "U_ALICE", {"Title": "Checkout failing", "Severity": "P2"})
-    return wait_provisioned(fake, 1).id
+    channel = wait_provisioned(fake, 1).id
+    # Provisioning ends with the declarer's DM: wait for it, so later counts are the test's.
+    wait_for(lambda: fake.dms("U_ALICE"), what="the declarer's DM")
+    return channel
 
 
 def _captured(server: WarroomServer) -> list[tuple[Any, ...]]:
