@@ -99,19 +99,43 @@ def _period(sql: str) -> TextClause:
     )
 
 
+_STAMPS = (
+    "severity, declared_at, started_at, detected_at, acknowledged_at, mitigated_at, resolved_at"
+)
+
+
 def _spread_sql(dialect: str) -> TextClause:
-    # One row per (severity, measure, value), once under its severity and once under OVERALL;
-    # ranks in each group, then the mean and the two ranks around each percentile.
+    """Per (severity, measure) and per measure over every severity (`OVERALL`): count, mean and
+    the two ranks around the median and around p90 (equal when the database interpolates)."""
     measures = " union all ".join(
-        f"select severity, '{name}' as measure, {_seconds(dialect, later, earlier)} as value "
+        f"select severity, '{name}' as measure, "
+        f"cast({_seconds(dialect, later, earlier)} as double precision) as value "
         f"from counted where {later} is not null"
         for name, (later, earlier) in MEASURES.items()
     )
+    head = f"with counted as (select {_STAMPS} from incidents where {_COUNTED}), "
+    head += f"measured as ({measures}) "
+    if dialect == "postgresql":
+        # Postgres interpolates percentiles itself, with grouping sets for the overall row:
+        # one sort per group instead of ranking every row twice.
+        return _period(
+            head
+            + f"""
+            select coalesce(severity, '{OVERALL}'), measure, count(*), avg(value),
+                   percentile_cont(0.5) within group (order by value) as p50,
+                   percentile_cont(0.5) within group (order by value),
+                   percentile_cont(0.9) within group (order by value) as p90,
+                   percentile_cont(0.9) within group (order by value),
+                   count(*)
+            from measured group by grouping sets ((severity, measure), (measure))
+            """
+        )
+    # SQLite has no percentile aggregate: rank each group, then take the ranks around each
+    # percentile (interpolated in Python, like Postgres's percentile_cont).
     return _period(
-        f"""
-        with counted as (select * from incidents where {_COUNTED}),
-        measured as ({measures}),
-        grouped as (
+        head
+        + f"""
+        , grouped as (
             select severity, measure, value from measured
             union all select '{OVERALL}', measure, value from measured
         ),
