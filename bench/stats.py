@@ -406,11 +406,12 @@ def _events(incident: dict[str, Any], count: int, now: datetime) -> list[dict[st
 
 
 def counted(incident: dict[str, Any], period: Period) -> bool:
-    """In the figures: declared in the period, not a drill, not declined (the README)."""
+    """In the figures: declared in the period, not a drill, not declined, not an alert still in
+    triage (the README)."""
     return (
         period.since <= incident["declared_at"] < period.until
         and not incident["drill"]
-        and incident["status"] != "declined"
+        and incident["status"] not in ("declined", "triage")
     )
 
 

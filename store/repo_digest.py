@@ -1,7 +1,7 @@
 """What the periodic digest lists besides the figures: a fixed number of bounded statements.
 
-Drills and declined incidents are left out. Private incidents come back flagged: the digest
-shows them only as a count.
+Drills, declined incidents and alerts still in triage are left out. Private incidents come
+back flagged: the digest shows them only as a count.
 """
 
 from __future__ import annotations
@@ -38,9 +38,13 @@ async def digest_lists(
     require_aware("since", since)
     require_aware("until", until)
     require_aware("now", now)
-    counted = and_(col(Incident.drill).is_(False), col(Incident.status) != "declined")
+    counted = and_(
+        col(Incident.drill).is_(False), col(Incident.status).not_in(("declined", "triage"))
+    )
     in_period = and_(counted, col(Incident.declared_at) >= since, col(Incident.declared_at) < until)
-    open_now = and_(col(Incident.drill).is_(False), col(Incident.status).not_in(FINISHED))
+    open_now = and_(
+        col(Incident.drill).is_(False), col(Incident.status).not_in((*FINISHED, "triage"))
+    )
     declared = (
         await session.exec(
             select(Incident)

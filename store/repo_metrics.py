@@ -3,7 +3,8 @@
 Three statements whatever the number of incidents, each reading the incidents declared in the
 period through ``ix_incidents_declared_at``: the time spreads (mean, median, p90 of each
 measure, per severity and overall, with window functions), the counts (by severity and type,
-update adherence, post-mortems) and the action items. Drills and declined incidents are left
+update adherence, post-mortems) and the action items. Drills, declined incidents and alerts
+still in triage are left
 out; a reopened incident has one (its last) resolution. The definitions are the README's
 ("Incident metrics"); `bot/flows/metrics.py` shapes them for people.
 """
@@ -90,7 +91,11 @@ def _seconds(dialect: str, later: str, earlier: str) -> str:
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
-_COUNTED = "declared_at >= :since and declared_at < :until and not drill and status <> 'declined'"
+# An alert's triage incident nobody has declared yet is not an incident (yet) either.
+_COUNTED = (
+    "declared_at >= :since and declared_at < :until and not drill "
+    "and status not in ('declined', 'triage')"
+)
 
 
 def _period(sql: str) -> TextClause:
@@ -187,7 +192,7 @@ _ACTIONS_SQL = """
                     then 1 else 0 end)
     from action_items a join incidents i on i.number = a.incident_number
     where i.declared_at >= :since and i.declared_at < :until and not i.drill
-      and i.status <> 'declined'
+      and i.status not in ('declined', 'triage')
 """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 import store
 from bot.flows.alerts import AlertError, parse_alert
 from bot.flows.intake import AlertIntake, mapped_severity
+from bot.flows.metrics import Period, read_metrics
 from tests.flows.conftest import DECLARER, Flows
 from tests.store.conftest import EmptyDatabases
 
@@ -128,3 +129,16 @@ async def test_replicas_racing_on_one_database_open_one_incident(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_an_alert_still_in_triage_is_not_counted_as_an_incident(flows: Flows) -> None:
+    intake = AlertIntake(sessions=flows.sessions, policy=flows.policy, clock=flows.clock)
+    await intake.receive(
+        parse_alert("alertmanager", am(), severity_label="severity"), opened_by="U"
+    )
+    period = Period(
+        flows.clock.now() - timedelta(days=1), flows.clock.now() + timedelta(days=1), "t"
+    )
+    assert (await read_metrics(flows.sessions, flows.policy, period)).overall.count == 0
+    await flows.declare(severity="P2")
+    assert (await read_metrics(flows.sessions, flows.policy, period)).overall.count == 1
