@@ -86,7 +86,7 @@ class PostTriageMessage:
             job,
             "triage",
             number=alert.incident_number,
-            channel=where.value if where.is_id else "#" + where.value,
+            channel=str(where),
             message=message,
             kind="triage",
         )

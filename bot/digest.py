@@ -119,7 +119,7 @@ class PostDigest:
             job,
             "digest",
             number=0,
-            channel=channel.value if channel.is_id else "#" + channel.value,
+            channel=str(channel),
             message=message,
             kind=job.key,
         )

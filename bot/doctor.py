@@ -202,16 +202,14 @@ async def _targets(gateway: SlackGateway, policy: Policy, checks: list[Check]) -
 
 async def _reach(gateway: SlackGateway, target: Target) -> str:
     if target.kind == "group":
-        group = target.value if target.is_id else "@" + target.value
+        group = str(target)
         members = await gateway.group_members(group=group)
         return f"a group of {len(members)}"
     if target.kind == "user":
         if not await gateway.user_exists(user=target.value):
             raise SlackFailure("users.info", "user_not_found")
         return "a user"
-    channel = await gateway.resolve_channel(
-        channel=target.value if target.is_id else "#" + target.value
-    )
+    channel = await gateway.resolve_channel(channel=str(target))
     data = await gateway.call("conversations.info", channel=channel)
     info = data.get("channel") or {}
     if info.get("is_archived"):

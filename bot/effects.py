@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
+from bot.flows.audiences import record_first_news
 from bot.flows.cards import IncidentCard, RenderedMessage
 from bot.flows.delivery import Messenger
 from bot.flows.effects import (
@@ -132,30 +133,21 @@ class Delivery:
 
     async def first_news(self, target: Target, message: RenderedMessage, *, mark: str) -> None:
         """A channel's first message about the incident, under which it hears the rest."""
-        channel = target.value if target.is_id else "#" + target.value
-        sessions, now = self.runner.sessions, self.runner.clock.now()
+        name, sessions, now = str(target), self.runner.sessions, self.runner.clock.now()
+        sending = self.runner.messenger.post_once(
+            self.job, mark, number=self.number, channel=name, message=message
+        )
         try:
-            posted = await self.runner.messenger.post_once(
-                self.job, mark, number=self.number, channel=channel, message=message
-            )
+            posted = await sending
         except SlackFailure as failure:
             if failure.transient:
                 raise
-            async with sessions() as session:  # nothing to thread under, ever
-                await store.drop_audience(session, incident_number=self.number, target=str(target))
-                await session.commit()
+            await record_first_news(
+                sessions, number=self.number, posted={}, refused=[name], now=now
+            )
             await self.unreachable(target, failure)
             return
-        async with sessions() as session:
-            await store.set_audience_message(
-                session,
-                incident_number=self.number,
-                target=str(target),
-                channel_id=posted.channel,
-                message_ts=posted.ts,
-                now=now,
-            )
-            await session.commit()
+        await record_first_news(sessions, number=self.number, posted={name: posted}, now=now)
 
     async def to_audiences(
         self, message: RenderedMessage, *, only: Collection[str] | None = None
@@ -314,15 +306,13 @@ async def _severity_changed(d: Delivery, effect: SeverityChanged) -> None:
 async def tell(d: Delivery, target: Target, message: RenderedMessage, *, mark: str) -> None:
     messenger = d.runner.messenger
     if target.kind == "channel":
-        channel = target.value if target.is_id else "#" + target.value
+        channel = str(target)
         await messenger.post_once(d.job, mark, number=d.number, channel=channel, message=message)
         return
     users = (
         [target.value]
         if target.kind == "user"
-        else await d.runner.gateway.group_members(
-            group=target.value if target.is_id else "@" + target.value
-        )
+        else await d.runner.gateway.group_members(group=str(target))
     )
     for user in users:
         await messenger.dm_once(

@@ -92,7 +92,7 @@ async def _escalate(d: Delivery, step_index: int) -> None:
             if target.kind == "user":
                 invitees.append(target.value)
             elif target.kind == "group":
-                invitees += await runner.gateway.group_members(group=_group(target))
+                invitees += await runner.gateway.group_members(group=str(target))
         except SlackFailure as failure:
             if failure.transient:
                 raise
@@ -111,15 +111,11 @@ async def _escalate(d: Delivery, step_index: int) -> None:
         await d.job.remember("invited")
 
 
-def _group(target: Target) -> str:
-    return target.value if target.is_id else "@" + target.value
-
-
 async def _mention(d: Delivery, target: Target) -> str:
     if target.kind == "user":
         return f"<@{target.value}>"
     if target.kind == "group":
-        return f"<!subteam^{await d.runner.gateway.group_id(_group(target))}>"
+        return f"<!subteam^{await d.runner.gateway.group_id(str(target))}>"
     return f"<#{target.value}>" if target.is_id else f"#{target.value}"
 
 

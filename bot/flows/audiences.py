@@ -14,9 +14,15 @@ severity (bot/flows/operations.py); only channels keep a thread.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import store
+from bot.flows.ports import PostedMessage
 from bot.policy import Policy
 
 
@@ -54,3 +60,31 @@ def shift(
         following=tuple(t for t in after if t in told),
         leaving=tuple(t for t in before if t in told and t not in after),
     )
+
+
+async def record_first_news(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    number: int,
+    posted: Mapping[str, PostedMessage],
+    refused: Iterable[str] = (),
+    now: datetime,
+) -> None:
+    """The channels' first messages, under which they hear the rest; a channel Slack refused
+    has nothing to thread under, ever."""
+    refused = list(refused)
+    if not posted and not refused:
+        return
+    async with sessions() as session:
+        for target, message in posted.items():
+            await store.set_audience_message(
+                session,
+                incident_number=number,
+                target=target,
+                channel_id=message.channel,
+                message_ts=message.ts,
+                now=now,
+            )
+        for target in refused:
+            await store.drop_audience(session, incident_number=number, target=target)
+        await session.commit()

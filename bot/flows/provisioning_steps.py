@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
+from bot.flows.audiences import record_first_news
 from bot.flows.cards import IncidentCard, IncidentRenderer, RenderedMessage
 from bot.flows.delivery import Messenger
 from bot.flows.naming import incident_channel_name
@@ -119,9 +120,7 @@ class ProvisioningSteps:
         if target.kind != "group":
             return []
         try:
-            return await self.slack.group_members(
-                group=target.value if target.is_id else "@" + target.value
-            )
+            return await self.slack.group_members(group=str(target))
         except SlackFailure as failure:
             if failure.transient:
                 raise  # retried with the step
@@ -252,7 +251,7 @@ class ProvisioningSteps:
         message = self.render.announcement(context.card)
         sends: dict[str, Any] = {}
         for target in recipients.notify_channels:
-            channel = target.value if target.is_id else "#" + target.value
+            channel = str(target)
             sends[str(target)] = self.messenger.post_once(
                 context.job,
                 f"notify:{target}",
@@ -284,7 +283,13 @@ class ProvisioningSteps:
         refused = [
             k for k, o in outcomes.items() if isinstance(o, SlackFailure) and not o.transient
         ]
-        await self._record_audiences(context.number, posted, [k for k in refused if k in channels])
+        await record_first_news(
+            self.sessions,
+            number=context.number,
+            posted=posted,
+            refused=[k for k in refused if k in channels],
+            now=self.clock.now(),
+        )
         failure: BaseException | None = None
         for key, outcome in outcomes.items():
             if key in refused and isinstance(outcome, SlackFailure):
@@ -299,27 +304,6 @@ class ProvisioningSteps:
                 failure = failure or outcome
         if failure is not None:
             raise failure
-
-    async def _record_audiences(
-        self, number: int, posted: dict[str, PostedMessage], refused: list[str]
-    ) -> None:
-        """The channels' first messages, under which they hear the rest (bot/flows/audiences.py);
-        a channel Slack refused has nothing to thread under."""
-        if not posted and not refused:
-            return
-        async with self.sessions() as session:
-            for target, message in posted.items():
-                await store.set_audience_message(
-                    session,
-                    incident_number=number,
-                    target=target,
-                    channel_id=message.channel,
-                    message_ts=message.ts,
-                    now=self.clock.now(),
-                )
-            for target in refused:
-                await store.drop_audience(session, incident_number=number, target=target)
-            await session.commit()
 
     async def pin_panel(self, context: StepContext) -> None:
         if context.incident.panel_ts is None:
