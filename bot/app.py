@@ -43,6 +43,7 @@ from bot.flows.operations import IncidentOperations
 from bot.flows.paging import PAGE_JOB
 from bot.flows.ports import SlackFailure
 from bot.flows.provisioning import PROVISION_JOB, Provisioner
+from bot.flows.publishing import STATUSPAGE_JOB
 from bot.flows.resolution import Resolution
 from bot.flows.timeline import NOTICE
 from bot.gateway import SlackGateway
@@ -54,6 +55,7 @@ from bot.policy import Policy, PolicyError, load_policy
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_client import build_web_client
+from bot.statuspage import PublishStatus, StatuspageSettings
 from bot.templates.incident import IncidentTemplates
 from bot.timeline_jobs import CaptureMessage
 from bot.web import EVENTS_PATH, build_http_app  # the HTTP layer; tests import it here
@@ -160,6 +162,7 @@ def build_jobs(
     clock: Clock,
     templates: IncidentTemplates,
     pagerduty: PagerDutySettings | None = None,
+    statuspage: StatuspageSettings | None = None,
 ) -> JobRunner:
     """The job runner with every kind of job warroom has."""
     check_registry()
@@ -198,6 +201,15 @@ def build_jobs(
         ),
     )
     jobs.register(
+        STATUSPAGE_JOB,
+        PublishStatus(
+            sessions=sessions,
+            settings=statuspage or StatuspageSettings(),
+            clock=clock,
+            gateway=gateway,
+        ),
+    )
+    jobs.register(
         ALERT_MESSAGE_JOB, PostTriageMessage(sessions=sessions, policy=policy, gateway=gateway)
     )
     jobs.register(
@@ -227,6 +239,7 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         clock=clock,
         templates=IncidentTemplates(),
         pagerduty=PagerDutySettings.of(settings),
+        statuspage=StatuspageSettings.of(settings),
     )
     return Services(
         settings=settings,

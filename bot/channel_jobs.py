@@ -122,7 +122,12 @@ class TellHumans(_ChannelJob):
         if job.incident_number is None:
             return None  # nobody to tell but the operator, who has the log line
         return json.dumps(
-            {"what": what, "why": failure.words, "channel_ok": job.kind != ARCHIVE_JOB}
+            {
+                "what": what,
+                "why": failure.words,
+                "channel_ok": job.kind != ARCHIVE_JOB,
+                "slack": failure.slack,
+            }
         )
 
     async def run(self, job: JobRun) -> None:
@@ -132,9 +137,9 @@ class TellHumans(_ChannelJob):
             incident = await store.get_incident(session, number=number)
         if incident is None:
             return
+        async with self.sessions() as session:
+            roles = await store.current_roles(session, incident_number=number)
         if data.get("target"):
-            async with self.sessions() as session:
-                roles = await store.current_roles(session, incident_number=number)
             message = ops.unreachable_target_notice(
                 label=f"INC-{number}",
                 target=str(data["target"]),
@@ -143,7 +148,11 @@ class TellHumans(_ChannelJob):
             )
         else:
             message = ops.gave_up_notice(
-                label=f"INC-{number}", what=str(data.get("what")), why=str(data.get("why"))
+                label=f"INC-{number}",
+                what=str(data.get("what")),
+                why=str(data.get("why")),
+                commander=roles.get(self.lead_role),
+                slack=data.get("slack", True) is not False,
             )
         if incident.channel_id and data.get("channel_ok", True) and not job.done("dm"):
             try:

@@ -67,13 +67,14 @@ class Failure:
     words: str  # for people: "Slack is rate-limiting", "Slack refused it (not_in_channel)"
     transient: bool
     retry_after: float | None = None
+    slack: bool = True  # False: another service (PagerDuty, Statuspage) failed
 
     @classmethod
     def of(cls, exc: BaseException) -> Failure:
         if isinstance(exc, SlackFailure):
             return cls(exc.error, exc.plain_words(), exc.transient, exc.retry_after)
         if isinstance(exc, ServiceFailure):
-            return cls(exc.error, exc.words, exc.transient, exc.retry_after)
+            return cls(exc.error, exc.words, exc.transient, exc.retry_after, slack=False)
         if isinstance(exc, TimeoutError | ConnectionError):
             return cls(type(exc).__name__, "Slack did not answer in time", True)
         return cls(type(exc).__name__, "warroom hit an internal error (it has been logged)", False)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,13 +25,13 @@ from bot.gateway import SlackGateway
 from bot.jobs import JobRun
 from bot.logs import get_logger
 from bot.policy import Policy
+from bot.service_http import call_service
 from bot.settings import Settings
 
 log = get_logger(__name__)
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_LIMIT = 1024  # PagerDuty's
-TIMEOUT_SECONDS = 10
 _BY_RANK = ("critical", "error")  # the most severe, the next; "warning" below
 
 
@@ -102,31 +101,12 @@ class PagerDutyClient:
         self.url = url
 
     async def send(self, event: dict[str, Any]) -> None:
-        try:
-            async with (
-                aiohttp.ClientSession(
-                    timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
-                ) as session,
-                session.post(self.url, json=event) as answer,
-            ):
-                status = answer.status
-                text = (await answer.text())[:300]
-                retry_after = answer.headers.get("Retry-After")
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise ServiceFailure(
-                "pagerduty_unreachable", "PagerDuty could not be reached", transient=True
-            ) from exc
-        if status in (200, 201, 202):
+        answer = await call_service("PagerDuty", "POST", self.url, body=event)
+        if answer.ok:
             return
-        if status == 429 or status >= 500:
-            wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-            raise ServiceFailure(
-                f"pagerduty_{status}", "PagerDuty is busy or in trouble", transient=True,
-                retry_after=wait,
-            )  # fmt: skip
         raise ServiceFailure(
-            f"pagerduty_{status}",
-            f"PagerDuty refused the event ({status}: {' '.join(text.split())[:200]}); check "
+            f"pagerduty_{answer.status}",
+            f"PagerDuty refused the event ({answer.status}: {answer.short_text()}); check "
             "PAGERDUTY_ROUTING_KEY and the policy",
             transient=False,
         )

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # PagerDuty Events API v2: the integration's routing key (paging off unless set).
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"  # tests: a fake
+    # Atlassian Statuspage REST v1: publishing is off unless the key and the page id are set.
+    statuspage_api_key: SecretStr | None = None
+    statuspage_page_id: str | None = None
+    statuspage_api_url: str = "https://api.statuspage.io/v1"  # tests: a fake
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = "sqlite:///./warroom.db"
     warroom_policy: Path | None = None
@@ -40,7 +44,14 @@ class Settings(BaseSettings):
         # slack_sdk joins base_url and the method name by plain concatenation.
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "statuspage_api_key",
+        "statuspage_page_id",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -8,9 +8,9 @@ No Slack imports and nothing from ``bot`` here. Typical use::
         incident = await store.create_incident(session, title=..., ...)
         await session.commit()
 
-Repository functions live in ``repo_incidents``, ``repo_records``, ``repo_summary``,
-``repo_jobs``, ``repo_members``, ``repo_timeline``, ``repo_actions`` and ``repo_audiences`` and are
-imported from here. Conventions for every one of them:
+Repository functions live in the ``repo_*`` modules (incidents, records, summary, jobs,
+members, timeline, actions, audiences, alerts, status page …) and are imported
+from here. Conventions for every one of them:
 
 * ``async``, the session first, everything else keyword-only.
 * Time is passed in (``now``, ``at`` …) as an aware datetime; the store never reads the clock.
@@ -45,6 +45,7 @@ from store.models import (
     IncidentAudience,
     Job,
     RoleAssignment,
+    StatusPagePost,
     StatusUpdate,
     TimelineEvent,
     TimelineHold,
@@ -122,6 +123,13 @@ from store.repo_records import (
     role_history,
     set_status_update_message,
 )
+from store.repo_status_page import (
+    add_status_page_post,
+    get_status_page_post,
+    last_status_page_post,
+    set_status_page_incident,
+    set_status_page_post_published,
+)
 from store.repo_summary import IncidentRecords, incident_records
 from store.repo_timeline import (
     CAPTURED_KIND,
@@ -161,6 +169,7 @@ __all__ = [
     "RoleAssignment",
     "SeverityMetrics",
     "Spread",
+    "StatusPagePost",
     "StatusUpdate",
     "TimelineEvent",
     "TimelineHold",
@@ -173,6 +182,7 @@ __all__ = [
     "add_channel_members",
     "add_incident_alert",
     "add_role_holder",
+    "add_status_page_post",
     "add_status_update",
     "add_timeline_event",
     "add_timeline_hold",
@@ -203,11 +213,13 @@ __all__ = [
     "get_incident",
     "get_incident_by_channel",
     "get_job",
+    "get_status_page_post",
     "get_timeline_event",
     "home_records",
     "incident_metrics",
     "incident_records",
     "is_channel_member",
+    "last_status_page_post",
     "list_action_items",
     "list_audiences",
     "list_incidents",
@@ -233,6 +245,8 @@ __all__ = [
     "set_alert_message",
     "set_audience_message",
     "set_idempotency_result",
+    "set_status_page_incident",
+    "set_status_page_post_published",
     "set_status_update_message",
     "set_timeline_event_time",
     "sync_url",

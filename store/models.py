@@ -167,6 +167,9 @@ class Incident(SQLModel, table=True):
     update_intervals: int = 0
     update_intervals_kept: int = 0
     longest_update_gap_seconds: int | None = None
+    # The public status page's incident (Statuspage), once the first publication created it.
+    statuspage_incident_id: str | None = None
+    statuspage_link: str | None = None
 
     version: int = 1
     updated_at: datetime = _utc(nullable=False)
@@ -292,6 +295,23 @@ class IncidentAudience(SQLModel, table=True):
     channel_id: str | None = None
     message_ts: str | None = None
     since: datetime = _utc(nullable=False)
+
+
+class StatusPagePost(SQLModel, table=True):
+    """One publication to the public status page, stored with the update (or resolution) that
+    asked for it; ``seq`` orders an incident's publications, which go out one after another.
+    ``components``: component id → its status. ``published_at`` is None until it is out."""
+
+    __tablename__ = "status_page_posts"
+
+    incident_number: int = _incident_fk(primary_key=True, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    status: str
+    body: str = Field(sa_type=Text)
+    components: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    author: str
+    created_at: datetime = _utc(nullable=False)
+    published_at: datetime | None = _utc()
 
 
 class StatusUpdate(SQLModel, table=True):

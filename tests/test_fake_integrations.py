@@ -12,10 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakepagerduty import FakePagerDuty, fake_pagerduty
-from tests.fakestatuspage import FakeStatuspage, fake_statuspage
-
-__all__ = ["fake_pagerduty", "fake_statuspage"]  # the fixtures, imported for pytest
+from tests.fakepagerduty import FakePagerDuty
+from tests.fakestatuspage import FakeStatuspage
 
 ROUTING_KEY = "R" * 32
 

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from slack_sdk.models.blocks import Block
+
 import store
 from bot.commands.common import card
 from bot.flows.cards import Choice, RoleLine
 from bot.flows.lifecycle import WORKING, Status, legal_next
 from bot.flows.permissions import Refused
 from bot.flows.ports import SlackFailure
+from bot.flows.publishing import OPERATIONAL, component_choices, offers_status_page
 from bot.logs import get_logger
 from bot.policy import PermissionAction
 from bot.services import Services
+from bot.statuspage import StatuspageSettings
 from bot.templates import operations as ops
+from bot.templates import statuspage as statuspage_fields
 
 log = get_logger(__name__)
 
@@ -72,6 +77,7 @@ async def update_form(services: Services, *, number: int, user: str) -> View:
         can_share=not incident.private and not incident.drill,
         impact=last.impact if last else "",
         actions=last.actions if last else "",
+        extra=await _status_page_fields(services, incident, resolving=False),
     )
 
 
@@ -84,7 +90,36 @@ async def resolve_form(services: Services, *, number: int, user: str) -> View:
             f"INC-{number} is {incident.status}: it cannot move to resolved. "
             "`/incident reopen` first."
         )
-    return ops.resolve_modal(card=await card(services, number))
+    return ops.resolve_modal(
+        card=await card(services, number),
+        extra=await _status_page_fields(services, incident, resolving=True),
+    )
+
+
+async def _status_page_fields(
+    services: Services, incident: store.Incident, *, resolving: bool
+) -> list[Block]:
+    """The status page's fields when this incident may publish (resolving: when it has)."""
+    if not StatuspageSettings.of(services.settings).configured:
+        return []
+    async with services.sessions() as session:
+        last = await store.last_status_page_post(session, incident_number=incident.number or 0)
+    if not offers_status_page(services.policy, incident, published=last is not None):
+        return []
+    if resolving and last is None:
+        return []  # never published: nothing to resolve on the page
+    shown = last.components if last is not None else {}
+    still = [
+        name
+        for name, component_id in services.policy.statuspage.components.items()
+        if shown.get(component_id, OPERATIONAL) != OPERATIONAL
+    ]
+    return statuspage_fields.public_blocks(
+        message="" if resolving or last is None else last.body,
+        components=component_choices(services.policy),
+        chosen=still,
+        resolving=resolving,
+    )
 
 
 async def assign_form(services: Services, *, number: int, user: str) -> View:

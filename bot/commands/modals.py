@@ -16,10 +16,12 @@ from bot.commands.surface import Surface
 from bot.flows.effects import Effect
 from bot.flows.operations import UpdateRequest
 from bot.flows.permissions import Refused
+from bot.flows.publishing import PublicUpdate, component_choices
 from bot.flows.resolution import Reflections
 from bot.logs import bind_request, get_logger
 from bot.services import Services
 from bot.templates import operations as ops
+from bot.templates import statuspage as statuspage_fields
 from bot.templates.text import safe_mrkdwn
 from bot.templates.unhandled import stale_form_view
 
@@ -64,6 +66,20 @@ def register(surface: Surface, services: Services) -> None:
             await ack()
             await services.deliver(effects)
 
+    def public_update(values: dict[str, Any]) -> PublicUpdate | None:
+        """The status page publication the form asks for (None: none); a ticked "Publish"
+        needs its public message."""
+        choices = component_choices(services.policy)
+        answers = statuspage_fields.parse_public(values, components=choices)
+        if answers is None or not answers.publish:
+            return None
+        if not answers.message.strip():
+            raise FieldProblem(
+                statuspage_fields.PUBLIC_MESSAGE_BLOCK,
+                "Write what the status page should say, or untick “Publish to status page”.",
+            )
+        return PublicUpdate(message=answers.message.strip(), components=answers.components)
+
     async def update(number: int, user: str, view: dict[str, Any]) -> list[Effect]:
         answers = ops.parse_update_submission(view["values"])
         if not answers.impact.strip():
@@ -85,6 +101,7 @@ def register(surface: Surface, services: Services) -> None:
             actions=answers.actions.strip(),
             next_in=timedelta(minutes=minutes) if minutes else None,
             share=answers.share,
+            public=public_update(view["values"]),
         )
         return await services.operations.post_update(
             number, by=user, request=request, key=f"update:{view['id']}"
@@ -97,8 +114,10 @@ def register(surface: Surface, services: Services) -> None:
         ended = answers.impact_ended_at
         if ended is not None and ended > services.clock.now() + timedelta(minutes=2):
             raise FieldProblem(ops.IMPACT_ENDED_BLOCK, "The impact cannot end in the future.")
+        public = public_update(view["values"])
         return await services.resolution.resolve(
             number,
+            public=public,
             by=user,
             summary=answers.summary.strip(),
             root_cause=answers.root_cause.strip() or None,

@@ -42,6 +42,7 @@ class IncidentCard:
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     postmortem_link: str | None = None  # the final document, once recorded
+    statuspage_link: str | None = None  # the public status page's incident, once published
     # The latest status update (None: none yet): the panel's and announcement's impact.
     last_update_impact: str | None = None
     last_update_at: datetime | None = None

@@ -174,23 +174,9 @@ class IncidentFlow:
         keys: list[str] | None = None,
         due_at: datetime | None = None,
     ) -> list[Effect]:
-        """Store `effects` as jobs of the incident (the outbox); returns them with their job.
-        `keys`: the jobs' keys when they must be unique to what caused them (an alarm's slot),
-        so that the same cause can never store the same effect twice."""
-        job_keys = keys or [new_job_key() for _ in effects]
-        queued = [dataclasses.replace(e, job=k) for e, k in zip(effects, job_keys, strict=True)]
-        now = self.clock.now()
-        for effect in queued:
-            await enqueue(
-                session,
-                key=str(effect.job),
-                kind=EFFECT_JOB,
-                incident_number=number,
-                now=now,
-                payload=encode(effect),
-                due_at=due_at,
-            )
-        return queued
+        return await enqueue_effects(
+            session, number=number, effects=effects, now=self.clock.now(), keys=keys, due_at=due_at
+        )
 
     async def _schedule(
         self, session: AsyncSession, before: store.Incident, after: store.Incident
@@ -248,3 +234,30 @@ def _number(incident: store.Incident) -> int:
     if incident.number is None:
         raise ValueError("a stored incident has a number")
     return incident.number
+
+
+async def enqueue_effects(
+    session: AsyncSession,
+    *,
+    number: int,
+    effects: list[Effect],
+    now: datetime,
+    keys: list[str] | None = None,
+    due_at: datetime | None = None,
+) -> list[Effect]:
+    """Store `effects` as jobs of the incident (the outbox); returns them with their job.
+    `keys`: the jobs' keys when they must be unique to what caused them (an alarm's slot),
+    so that the same cause can never store the same effect twice."""
+    job_keys = keys or [new_job_key() for _ in effects]
+    queued = [dataclasses.replace(e, job=k) for e, k in zip(effects, job_keys, strict=True)]
+    for effect in queued:
+        await enqueue(
+            session,
+            key=str(effect.job),
+            kind=EFFECT_JOB,
+            incident_number=number,
+            now=now,
+            payload=encode(effect),
+            due_at=due_at,
+        )
+    return queued

@@ -32,6 +32,7 @@ from bot.flows.lifecycle import WORKING, Status, can_move
 from bot.flows.metrics import closed_interval
 from bot.flows.paging import page
 from bot.flows.permissions import Refused
+from bot.flows.publishing import PublicUpdate, publish
 from bot.flows.timeline import TimelineKind
 
 
@@ -42,6 +43,7 @@ class UpdateRequest:
     actions: str
     next_in: timedelta | None
     share: bool
+    public: PublicUpdate | None = None  # also to the public status page (when it may)
 
 
 class IncidentOperations(IncidentFlow):
@@ -223,6 +225,16 @@ class IncidentOperations(IncidentFlow):
             if before.status != target.value:
                 text = f"Status {before.status} → {target.value}"
                 await self._event(session, number, TimelineKind.STATUS_CHANGED, text, by)
+            if request.public is not None:
+                await publish(
+                    session,
+                    policy=self.policy,
+                    incident=before,
+                    status=target.value,
+                    public=request.public,
+                    by=by,
+                    now=now,
+                )
 
         def effects(before: store.Incident, _a: store.Incident) -> list[Effect]:
             topic = before.status != target.value

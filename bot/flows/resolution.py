@@ -16,6 +16,7 @@ from bot.flows.lifecycle import Status, can_move
 from bot.flows.metrics import closed_interval
 from bot.flows.paging import page
 from bot.flows.permissions import Refused
+from bot.flows.publishing import PublicUpdate, publish
 from bot.flows.timeline import TimelineKind
 
 
@@ -44,6 +45,7 @@ class Resolution(IncidentFlow):
         root_cause: str | None,
         impact_ended_at: datetime | None,
         reflections: Reflections | None = None,
+        public: PublicUpdate | None = None,
     ) -> list[Effect]:
         incident = await self.incident(number)
         await self.authorize(incident, by, "resolve")
@@ -67,9 +69,19 @@ class Resolution(IncidentFlow):
                 "went_badly": given.went_badly or current.went_badly,
             }
 
-        async def record(session: AsyncSession, _b: store.Incident, _a: store.Incident) -> None:
+        async def record(session: AsyncSession, before: store.Incident, _a: store.Incident) -> None:
             await self._event(session, number, TimelineKind.RESOLVED, f"Resolved: {summary}", by)
             await page(session, number=number, action="resolve", now=now)  # if it was paged
+            if public is not None:
+                await publish(
+                    session,
+                    policy=self.policy,
+                    incident=before,
+                    status=Status.RESOLVED.value,
+                    public=public,
+                    by=by,
+                    now=now,
+                )
 
         def effects(_b: store.Incident, after: store.Incident) -> list[Effect]:
             severity = self.policy.find_severity(after.severity)

@@ -56,6 +56,7 @@ def card_of(
         ),
         open_action_items=open_action_items,
         postmortem_link=incident.postmortem_link,
+        statuspage_link=incident.statuspage_link,
         next_update_due_at=incident.next_update_due_at,
         acknowledged_by=incident.acknowledged_by,
         acknowledged_at=incident.acknowledged_at,

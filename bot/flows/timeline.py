@@ -54,6 +54,7 @@ class TimelineKind(StrEnum):
     POLICY_PROBLEM = "policy_problem"  # a policy target Slack does not know
     ALERT = "alert"  # an alert group opened the incident, resolved, fired again
     DECLINED = "declined"
+    STATUS_PAGE = "status_page"  # published to the public status page
     SLACK_FAILURE = "slack_failure"  # something warroom gave up on, as told to people
 
 

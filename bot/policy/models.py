@@ -295,6 +295,21 @@ class Alerts(_Model):
     auto_declare: tuple[str, ...] = ()
 
 
+ComponentStatus = Literal["degraded_performance", "partial_outage", "major_outage"]
+
+
+class StatusPage(_Model):
+    """What reaches the public status page (Atlassian Statuspage), when it is configured."""
+
+    # Public incidents of these severities offer "Publish to status page" on their updates.
+    severities: tuple[str, ...] = ()
+    # The components an update may mark as affected: a name people know → Statuspage's id.
+    components: dict[str, str] = {}
+    # How an affected component is shown, by severity (default by rank: major_outage for the
+    # most severe, partial_outage for the next, degraded_performance below).
+    component_status: dict[str, ComponentStatus] = {}
+
+
 class Templates(_Model):
     """Jinja2 sources replacing the built-in texts (the variables are the templates module's)."""
 
@@ -332,6 +347,7 @@ class Policy(_Model):
     stale_after: Duration | None = timedelta(days=7)
     drills: Drills = Drills()
     alerts: Alerts = Alerts()
+    statuspage: StatusPage = StatusPage()
     templates: Templates = Templates()
 
     @model_validator(mode="before")

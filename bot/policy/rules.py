@@ -103,14 +103,23 @@ def _references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
                 ("types", i, "default_severity"),
                 f"unknown severity {wanted!r} (known: {', '.join(dict.fromkeys(severity_ids))})",
             )
+    known = ", ".join(dict.fromkeys(severity_ids))
+    named: list[tuple[Loc, Any]] = []
     alerts = data.get("alerts")
     mapped = alerts.get("severity_map") if isinstance(alerts, Mapping) else None
     for label, wanted in mapped.items() if isinstance(mapped, Mapping) else ():
+        named.append((("alerts", "severity_map", str(label)), wanted))
+    statuspage = data.get("statuspage")
+    if isinstance(statuspage, Mapping):
+        listed = statuspage.get("severities")
+        for j, wanted in enumerate(listed if isinstance(listed, list | tuple) else ()):
+            named.append((("statuspage", "severities", j), wanted))
+        shown = statuspage.get("component_status")
+        for wanted in shown if isinstance(shown, Mapping) else ():
+            named.append((("statuspage", "component_status", str(wanted)), wanted))
+    for loc, wanted in named:
         if isinstance(wanted, str) and lookup_key(wanted) not in map(lookup_key, severity_ids):
-            yield (
-                ("alerts", "severity_map", str(label)),
-                f"unknown severity {wanted!r} (known: {', '.join(dict.fromkeys(severity_ids))})",
-            )
+            yield loc, f"unknown severity {wanted!r} (known: {known})"
     role_ids = [
         r for _, item in _items(data, "roles") if isinstance(r := raw_field(item, "id"), str)
     ]

@@ -297,6 +297,9 @@ def _links(card: IncidentCard) -> list[str]:
     source = safe_url(card.source_link)
     if source is not None:
         out.append(f":speech_balloon: <{source}|Source message>")
+    public = safe_url(card.statuspage_link)
+    if public is not None and not card.private:
+        out.append(f":globe_with_meridians: <{public}|Status page>")
     if card.private:
         out.append(":lock: Private incident")
     return out

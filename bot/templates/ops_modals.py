@@ -97,7 +97,7 @@ class ResolveAnswers:
 # -- building -------------------------------------------------------------------------------
 
 
-def _option(label: str, value: str) -> Option:
+def option(label: str, value: str) -> Option:
     return Option(text=plain(one_line(label) or value, OPTION_TEXT_LIMIT), value=value)
 
 
@@ -108,7 +108,7 @@ def _options(choices: Sequence[tuple[str, str]]) -> list[Option]:
     for value, label in choices:
         if usable_value(value) and value not in seen:
             seen.add(value)
-            out.append(_option(label, value))
+            out.append(option(label, value))
     return out[:SELECT_OPTIONS_LIMIT]
 
 
@@ -158,7 +158,7 @@ def incident_modal(
 
 
 def _share_choice() -> Option:
-    return _option("Also post to the announce channel", SHARE_OPTION)
+    return option("Also post to the announce channel", SHARE_OPTION)
 
 
 def update_modal(
@@ -170,8 +170,10 @@ def update_modal(
     can_share: bool,
     impact: str = "",
     actions: str = "",
+    extra: Sequence[Block] = (),
 ) -> dict[str, Any]:
-    """ "Post status update": `legal_statuses` are (value, label), the current status first."""
+    """ "Post status update": `legal_statuses` are (value, label), the current status first;
+    `extra`: more fields at the end (the status page's)."""
     options = _options(legal_statuses)
     status = StaticSelectElement(
         action_id=STATUS_BLOCK,
@@ -229,12 +231,13 @@ def update_modal(
                 ),
             )
         )
+    blocks += extra
     return incident_modal(
         card, callback_id=UPDATE_CALLBACK, title="Post status update", submit="Post", blocks=blocks
     )
 
 
-def resolve_modal(*, card: IncidentCard) -> dict[str, Any]:
+def resolve_modal(*, card: IncidentCard, extra: Sequence[Block] = ()) -> dict[str, Any]:
     blocks: list[Block] = [
         about(card),
         text_input(
@@ -268,6 +271,7 @@ def resolve_modal(*, card: IncidentCard) -> dict[str, Any]:
             placeholder="Systems and processes, not people",
             optional=True,
         ),
+        *extra,
     ]
     return incident_modal(
         card,
@@ -379,7 +383,7 @@ def _block_state(values: object, block_id: str) -> Mapping[str, Any]:
     return state if isinstance(state, Mapping) else {}
 
 
-def _typed(values: object, block_id: str) -> str:
+def typed_value(values: object, block_id: str) -> str:
     value = _block_state(values, block_id).get("value")
     return value.strip() if isinstance(value, str) else ""
 
@@ -390,7 +394,7 @@ def _option_value(values: object, block_id: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _checked(values: object, block_id: str) -> set[str]:
+def checked_values(values: object, block_id: str) -> set[str]:
     options = _block_state(values, block_id).get("selected_options")
     if not isinstance(options, list | tuple):
         return set()
@@ -405,7 +409,7 @@ def _minutes(values: object, block_id: str) -> tuple[int | None, bool]:
     """(minutes, valid): `(None, True)` for an empty field, `(None, False)` for `0`, `-5`,
     `abc`, `1.5` or more than a week; Slack's number input checks this too, but only in the
     client."""
-    raw = _typed(values, block_id)
+    raw = typed_value(values, block_id)
     if not raw:
         return None, True
     too_long = len(raw) > len(str(NEXT_UPDATE_MAX_MINUTES))
@@ -431,22 +435,22 @@ def parse_update_submission(values: object) -> UpdateAnswers:
     minutes, minutes_valid = _minutes(values, NEXT_UPDATE_BLOCK)
     return UpdateAnswers(
         status=_option_value(values, STATUS_BLOCK),
-        impact=_typed(values, IMPACT_BLOCK),
-        actions=_typed(values, ACTIONS_BLOCK),
+        impact=typed_value(values, IMPACT_BLOCK),
+        actions=typed_value(values, ACTIONS_BLOCK),
         next_in_minutes=minutes,
-        share=SHARE_OPTION in _checked(values, SHARE_BLOCK),
+        share=SHARE_OPTION in checked_values(values, SHARE_BLOCK),
         next_in_valid=minutes_valid,
     )
 
 
 def parse_resolve_submission(values: object) -> ResolveAnswers:
     return ResolveAnswers(
-        summary=_typed(values, SUMMARY_BLOCK),
-        root_cause=_typed(values, ROOT_CAUSE_BLOCK),
+        summary=typed_value(values, SUMMARY_BLOCK),
+        root_cause=typed_value(values, ROOT_CAUSE_BLOCK),
         impact_ended_at=_epoch(values, IMPACT_ENDED_BLOCK),
-        contributing_factors=_typed(values, FACTORS_BLOCK),
-        went_well=_typed(values, WENT_WELL_BLOCK),
-        went_badly=_typed(values, WENT_BADLY_BLOCK),
+        contributing_factors=typed_value(values, FACTORS_BLOCK),
+        went_well=typed_value(values, WENT_WELL_BLOCK),
+        went_badly=typed_value(values, WENT_BADLY_BLOCK),
     )
 
 

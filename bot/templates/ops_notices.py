@@ -152,13 +152,22 @@ def unreachable_target_notice(
     return rendered(line.replace("*", ""), [SectionBlock(text=mrkdwn(line))])
 
 
-def gave_up_notice(*, label: str, what: str, why: str) -> RenderedMessage:
+def gave_up_notice(
+    *, label: str, what: str, why: str, commander: str | None = None, slack: bool = True
+) -> RenderedMessage:
     """Told once when warroom gave up on something: `:warning: INC-42: Archiving the incident
-    channel did not work: Slack refused it (not_in_channel). I won't retry it.`"""
+    channel did not work: Slack refused it (not_in_channel). I won't retry it.` Addressed to
+    the commander when there is one; `slack`: the failure was Slack's (else another service's,
+    whose words say what to check)."""
+    check = (
+        "ask your warroom admin to check the Slack app's access"
+        if slack
+        else ("ask your warroom admin to check warroom's settings for it")
+    )
     line = user_text(
-        f"{label}: {what} did not work: {why}. I won't retry it; "
-        "ask your warroom admin to check the Slack app's access.",
-        SECTION_TEXT_LIMIT - len(":warning: "),
+        f"{label}: {what} did not work: {why}. I won't retry it; {check}.",
+        SECTION_TEXT_LIMIT - len(":warning: ") - 20,
         empty="Something did not work.",
     )
-    return rendered(line, [SectionBlock(text=mrkdwn(f":warning: {line}"))])
+    who = f"{person(commander)}: " if commander else ""
+    return rendered(f"{who}{line}", [SectionBlock(text=mrkdwn(f":warning: {who}{line}"))])
