@@ -67,6 +67,7 @@ class PostTriageMessage:
             declared_by=None if triaged else incident.declared_by,
             alert=alert,
             private=incident.private,
+            automatic=not triaged and incident.declared_by == self.gateway.bot_user_id,
         )
         return alert, triage_message(view)
 

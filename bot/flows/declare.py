@@ -48,6 +48,8 @@ class DeclareRequest:
     # Declaring a triage incident an alert opened (bot/flows/intake.py): that incident becomes
     # the declared one (its alert's start and detection times kept).
     triage_number: int | None = None
+    # Declared by the policy (`alerts.auto_declare`), not a person: nobody is made commander.
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,92 +104,107 @@ async def declare(
     One transaction, claimed by `idempotency_key`: a repeated submission returns the incident
     the first one stored. A handful of statements, all before Slack's ack.
     """
-    severity = resolve_severity(request, policy)
-    if severity is None:
-        raise ValueError("validate() the request before declaring")
-    private = is_private(request, policy)
     async with sessions() as session:
         if not await store.claim_idempotency_key(session, key=idempotency_key, now=now):
             await session.rollback()
             return Declared(number=await _claimed_number(session, idempotency_key), duplicate=True)
-        services = [s.strip() for s in request.affected_services.split(",") if s.strip()]
-        fields: dict[str, Any] = {
-            "title": tidy_line(request.title),
-            "severity": severity,
-            "status": DECLARED_STATUS.value,
-            "declared_by": request.declarer,
-            "declared_at": now,
-            "started_at": min(request.started_at or now, now),
-            "detected_at": now,
-            "type": request.type_id,
-            "private": private,
-            "drill": request.drill,
-            "description": request.description.strip(),
-            "affected_services": services,
-            "source_message_link": request.source_link,
-            "cadence_from_at": now,
-        }
-        if request.triage_number is not None:
-            incident = await _from_triage(
-                session,
-                request.triage_number,
-                fields,
-                policy,
-                now,
-                given_start=request.started_at is not None,
-            )
-        else:
-            due = deadlines(store.Incident(**fields, updated_at=now), policy)
-            incident = await store.create_incident(session, **fields, **due.columns())
-        number = _number(incident)
-        await store.add_role_holder(
-            session,
-            incident_number=number,
-            role=policy.lead_role.id,
-            user_id=request.commander or request.declarer,
-            assigned_by=request.declarer,
-            now=now,
-        )
-        await store.add_timeline_event(
-            session,
-            incident_number=number,
-            kind=TimelineKind.DECLARED.value,
-            at=now,
-            actor=request.declarer,
-            text=f"Declared as {severity}{' (drill)' if request.drill else ''}",
-        )
-        if not private and not request.drill:
-            # The declared severity's audience hears of it now (provisioning posts to the
-            # channels recorded here); a later upgrade back to it does not tell them again.
-            await store.claim_idempotency_key(
-                session, key=f"{number}:notified:{severity}", now=now, incident_number=number
-            )
-            await store.add_audiences(
-                session,
-                incident_number=number,
-                targets=audience_channels(policy, severity=severity, type_id=request.type_id),
-                now=now,
-            )
-        await enqueue(
-            session, key=provision_key(number), kind=PROVISION_JOB, incident_number=number, now=now
-        )
-        if not request.drill and severity_pages(policy, severity):
-            await page(session, number=number, action="trigger", now=now)
-        if request.triage_number is not None:  # the alert's message says who declared it
-            await store.enqueue_job(
-                session,
-                key=alert_message_key(number, refresh=True),
-                kind=ALERT_MESSAGE_JOB,
-                incident_number=number,
-                due_at=now,
-                now=now,
-            )
-        await schedule_clock(session, incident, policy, now=now)
+        number = await record_declaration(session, policy, request, now=now)
         await store.set_idempotency_result(
             session, key=idempotency_key, result=None, incident_number=number
         )
         await session.commit()
     return Declared(number=number, duplicate=False)
+
+
+async def record_declaration(
+    session: AsyncSession, policy: Policy, request: DeclareRequest, *, now: datetime
+) -> int:
+    """The declaration's rows, in the caller's transaction: the incident (or the triage
+    incident, declared), its commander, the first timeline event, its audiences, the
+    provisioning job, the page and the clock. Returns the incident's number."""
+    severity = resolve_severity(request, policy)
+    if severity is None:
+        raise ValueError("validate() the request before declaring")
+    private = is_private(request, policy)
+    services = [s.strip() for s in request.affected_services.split(",") if s.strip()]
+    fields: dict[str, Any] = {
+        "title": tidy_line(request.title),
+        "severity": severity,
+        "status": DECLARED_STATUS.value,
+        "declared_by": request.declarer,
+        "declared_at": now,
+        "started_at": min(request.started_at or now, now),
+        "detected_at": now,
+        "type": request.type_id,
+        "private": private,
+        "drill": request.drill,
+        "description": request.description.strip(),
+        "affected_services": services,
+        "source_message_link": request.source_link,
+        "cadence_from_at": now,
+    }
+    if request.triage_number is not None:
+        incident = await _from_triage(
+            session,
+            request.triage_number,
+            fields,
+            policy,
+            now,
+            given_start=request.started_at is not None,
+        )
+    else:
+        due = deadlines(store.Incident(**fields, updated_at=now), policy)
+        incident = await store.create_incident(session, **fields, **due.columns())
+    number = _number(incident)
+    commander = request.commander or (None if request.automatic else request.declarer)
+    if commander is not None:  # declared by the policy itself: command is for a human to take
+        await store.add_role_holder(
+            session,
+            incident_number=number,
+            role=policy.lead_role.id,
+            user_id=commander,
+            assigned_by=request.declarer,
+            now=now,
+        )
+    how = " (drill)" if request.drill else ""
+    if request.automatic:
+        how += " automatically, as the policy says for this alert"
+    await store.add_timeline_event(
+        session,
+        incident_number=number,
+        kind=TimelineKind.DECLARED.value,
+        at=now,
+        actor=request.declarer,
+        text=f"Declared as {severity}{how}",
+    )
+    if not private and not request.drill:
+        # The declared severity's audience hears of it now (provisioning posts to the
+        # channels recorded here); a later upgrade back to it does not tell them again.
+        await store.claim_idempotency_key(
+            session, key=f"{number}:notified:{severity}", now=now, incident_number=number
+        )
+        await store.add_audiences(
+            session,
+            incident_number=number,
+            targets=audience_channels(policy, severity=severity, type_id=request.type_id),
+            now=now,
+        )
+    await enqueue(
+        session, key=provision_key(number), kind=PROVISION_JOB, incident_number=number, now=now
+    )
+    if not request.drill and severity_pages(policy, severity):
+        await page(session, number=number, action="trigger", now=now)
+    if request.triage_number is not None:  # the alert's message says who declared it
+        await store.enqueue_job(
+            session,
+            key=alert_message_key(number, refresh=True),
+            kind=ALERT_MESSAGE_JOB,
+            incident_number=number,
+            due_at=now,
+            now=now,
+        )
+    await schedule_clock(session, incident, policy, now=now)
+    return number
 
 
 class NotTriage(Exception):

@@ -21,6 +21,7 @@ import store
 from bot.clock import Clock
 from bot.flows.alerts import ALERT_MESSAGE_JOB, AlertGroup, alert_message_key
 from bot.flows.changes import FINISHED, label
+from bot.flows.declare import DeclareRequest, provision_key, record_declaration
 from bot.flows.lifecycle import Status
 from bot.flows.permissions import Refused
 from bot.flows.timeline import TimelineKind
@@ -55,6 +56,12 @@ def mapped_severity(policy: Policy, value: str | None) -> str | None:
     wanted = by_value.get(value.strip().lower())
     found = policy.find_severity(wanted) if wanted else None
     return found.id if found is not None else None
+
+
+def auto_declares(policy: Policy, value: str | None) -> bool:
+    """Whether the policy declares alerts with this severity label value at once."""
+    wanted = {v.strip().lower() for v in policy.alerts.auto_declare}
+    return value is not None and value.strip().lower() in wanted
 
 
 class AlertIntake:
@@ -134,7 +141,19 @@ class AlertIntake:
             text=f"Alert from {group.source}: {group.title}",
         )
         key = await self._message(session, number, now, refresh=False)
-        return Received(number=number, created=True, jobs=(key,))
+        if severity is None or not auto_declares(self.policy, group.severity_value):
+            return Received(number=number, created=True, jobs=(key,))
+        # The policy declares this one at once: the channel is provisioned as for a Declare.
+        request = DeclareRequest(
+            declarer=opened_by,
+            title=group.title,
+            severity=severity,
+            description=group.description,
+            triage_number=number,
+            automatic=True,
+        )
+        await record_declaration(session, self.policy, request, now=now)
+        return Received(number=number, created=True, jobs=(key, provision_key(number)))
 
     async def _again(
         self,

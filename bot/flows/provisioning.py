@@ -245,6 +245,13 @@ class Provisioner:
             if job.recalled(f"failed:{step}")
         }
         done = tuple(s for s in planned if job.done(s))
+        if card.declared_by == self.slack.bot_user_id:
+            # Declared by the policy on an alert: no declarer to tell; the announcement and the
+            # triage message say where it is, and a refusal is on the timeline.
+            if transient:
+                raise next(iter(transient.values()))
+            await job.remember(TELL_DECLARER)
+            return
         if transient or refused:
             pending = {s: Failure.of(e).words for s, e in transient.items()}
             message = self.render.declarer_delayed(card, done=done, pending=pending, failed=refused)

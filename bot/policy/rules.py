@@ -109,6 +109,15 @@ def _references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
     mapped = alerts.get("severity_map") if isinstance(alerts, Mapping) else None
     for label, wanted in mapped.items() if isinstance(mapped, Mapping) else ():
         named.append((("alerts", "severity_map", str(label)), wanted))
+    automatic = alerts.get("auto_declare") if isinstance(alerts, Mapping) else None
+    map_keys = {str(k).strip().lower() for k in mapped} if isinstance(mapped, Mapping) else set()
+    for j, value in enumerate(automatic if isinstance(automatic, list | tuple) else ()):
+        if isinstance(value, str) and value.strip().lower() not in map_keys:
+            yield (
+                ("alerts", "auto_declare", j),
+                f"{value!r} is not in alerts.severity_map: an alert is declared at once only "
+                "with a severity the map gives it",
+            )
     statuspage = data.get("statuspage")
     if isinstance(statuspage, Mapping):
         listed = statuspage.get("severities")

@@ -46,6 +46,7 @@ class TriageView:
     declared_by: str | None  # once declared
     alert: store.IncidentAlert
     private: bool = False  # declared as a private incident: no link to its channel
+    automatic: bool = False  # declared by the policy (`alerts.auto_declare`), not a person
 
 
 def triage_message(view: TriageView) -> RenderedMessage:
@@ -134,6 +135,8 @@ def _outcome(view: TriageView) -> list[Block]:
         return [ContextBlock(elements=[mrkdwn(f"Declared as *INC-{view.number}* (private)")])]
     where = f" in {channel_mention(view.channel_id)}" if view.channel_id else ""
     who = f" by {user_mention(view.declared_by)}" if view.declared_by else ""
+    if view.automatic:
+        who = " automatically (the policy declares these alerts)"
     return [ContextBlock(elements=[mrkdwn(f"Declared as *INC-{view.number}*{who}{where}")])]
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.e2e.incidents import db_rows, opened_view, wait_provisioned
+from tests.e2e.incidents import db_rows, opened_view, unsettled, wait_provisioned
 from tests.fakeslack import FakeSlack
+from tests.flows.conftest import default_policy_text
 
 TOKEN = "alerts-token-for-tests"
 STARTS = "2026-11-30T10:00:00.123456789Z"
@@ -235,3 +236,52 @@ def test_grafana_alerts_open_a_triage_incident(alerting: WarroomServer, fake: Fa
 
 def test_intake_is_off_without_a_token(warroom: WarroomServer) -> None:
     assert post(warroom, "alertmanager", alertmanager())[0] == 404
+
+
+@pytest.fixture
+def auto_declaring(fake: FakeSlack, tmp_path: Path) -> Iterator[WarroomServer]:
+    policy = tmp_path / "policy.yaml"
+    text = default_policy_text()
+    assert "  auto_declare: []\n" in text
+    policy.write_text(text.replace("  auto_declare: []\n", "  auto_declare: [critical]\n"))
+    server = WarroomServer(
+        fake=fake,
+        workdir=tmp_path / "auto",
+        policy=policy,
+        extra_env={"WARROOM_ALERTS_TOKEN": TOKEN},
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
+
+
+def test_the_policy_declares_a_critical_alert_at_once(
+    auto_declaring: WarroomServer, fake: FakeSlack
+) -> None:
+    status, answer = post(auto_declaring, "alertmanager", alertmanager())
+    assert (status, answer["incident"], answer["created"]) == (202, 1, True)
+    channel = wait_provisioned(fake, 1)
+    assert channel.name.startswith("inc-1-checkout-probe-failing")
+    ((state, severity, started_at),) = db_rows(
+        auto_declaring, "select status, severity, started_at from incidents"
+    )
+    assert (state, severity) == ("investigating", "P1")
+    assert str(started_at).startswith("2026-11-30 10:00:00")
+    (message,) = wait_for(lambda: _triage(fake), what="the triage message")
+    wait_for(
+        lambda: "automatically" in json.dumps(fake.message(message.channel, message.ts).blocks),
+        what="the triage message to say declared automatically",
+    )
+    assert "alert_declare" not in _buttons(fake.message(message.channel, message.ts))
+    # Nobody was made commander, and the bot told nobody "all set" (there is no declarer).
+    assert db_rows(auto_declaring, "select count(*) from role_assignments") == [(0,)]
+    wait_for(lambda: unsettled(auto_declaring) == 0, what="provisioning to finish")
+    told = [m.text for c in fake.channels() if c.is_im for m in c.messages]
+    assert not any("is declared" in text for text in told), told
+    # The same group again: still one incident, no second channel.
+    assert post(auto_declaring, "alertmanager", alertmanager(firing=2))[0] == 202
+    assert db_rows(auto_declaring, "select count(*) from incidents") == [(1,)]
+    assert len([c for c in fake.channels() if c.name.startswith("inc-")]) == 1

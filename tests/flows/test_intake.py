@@ -15,6 +15,7 @@ import store
 from bot.flows.alerts import AlertError, parse_alert
 from bot.flows.intake import AlertIntake, mapped_severity
 from bot.flows.metrics import Period, read_metrics
+from bot.policy import policy_from_data
 from tests.flows.conftest import DECLARER, Flows
 from tests.store.conftest import EmptyDatabases
 
@@ -142,3 +143,43 @@ async def test_an_alert_still_in_triage_is_not_counted_as_an_incident(flows: Flo
     assert (await read_metrics(flows.sessions, flows.policy, period)).overall.count == 0
     await flows.declare(severity="P2")
     assert (await read_metrics(flows.sessions, flows.policy, period)).overall.count == 1
+
+
+async def test_the_policy_declares_critical_alerts_at_once(flows: Flows) -> None:
+    data = flows.policy.model_dump(mode="json")
+    data["alerts"] = {
+        "severity_map": {"critical": "P1", "warning": "P3"},
+        "auto_declare": ["critical"],
+    }
+    flows.use_policy(policy_from_data(data))
+    intake = AlertIntake(sessions=flows.sessions, policy=flows.policy, clock=flows.clock)
+    group = parse_alert("alertmanager", am(), severity_label="severity")  # severity Critical
+    received = await intake.receive(group, opened_by="U_BOT")
+    assert received.jobs == ("alert_message:1", "provision:1")
+    incident = await flows.incident(1)
+    assert (incident.status, incident.severity, incident.declared_by) == (
+        "investigating",
+        "P1",
+        "U_BOT",
+    )
+    assert incident.started_at == datetime(2025, 3, 4, 11, 50, tzinfo=UTC)  # the alert's start
+    async with flows.sessions() as session:
+        roles = await store.current_roles(session, incident_number=1)
+        events = await store.list_timeline(session, incident_number=1)
+        provision = await store.get_job(session, key="provision:1")
+    assert roles == {}  # command is for a human to take (the roles nudge asks)
+    assert provision is not None
+    assert "Declared as P1 automatically, as the policy says for this alert" in [
+        e.text for e in events
+    ]
+    # Re-sent: the same incident, not declared again.
+    again = await intake.receive(group, opened_by="U_BOT")
+    assert (again.number, again.created) == (1, False)
+    assert [job.startswith("alert_message:1:") for job in again.jobs] == [True]  # an edit
+    # A warning is mapped but not declared at once: it waits in triage for a human.
+    warning = {**am(key="w"), "commonLabels": {"alertname": "Slow", "severity": "warning"}}
+    slow = await intake.receive(
+        parse_alert("alertmanager", warning, severity_label="severity"), opened_by="U_BOT"
+    )
+    assert (await flows.incident(slow.number or 0)).status == "triage"
+    assert slow.jobs == ("alert_message:2",)
