@@ -618,7 +618,7 @@ class Statements:
 
 
 def _statement_name(sql: str) -> str:
-    if "row_number()" in sql:
+    if "percentile" in sql:  # Postgres's percentile_cont, SQLite's warroom_percentiles
         return "spread"
     if "action_items" in sql:
         return "actions"

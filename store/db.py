@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from store.sqlite_functions import PERCENTILES, Percentiles
+
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -105,6 +107,20 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+    _register_aggregates(dbapi_connection)
+
+
+def _register_aggregates(dbapi_connection: Any) -> None:
+    """The metrics' percentile aggregate (SQLite has none). aiosqlite runs its sqlite3
+    connection in a thread of its own and exposes no `create_aggregate`: the registration is
+    sent to that thread (its `_execute`, what its own `create_function` does)."""
+    raw = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    if hasattr(raw, "create_aggregate"):  # the plain sqlite3 driver (migrations, tools)
+        raw.create_aggregate(PERCENTILES, -1, Percentiles)
+        return
+    dbapi_connection.run_async(
+        lambda conn: conn._execute(conn._conn.create_aggregate, PERCENTILES, -1, Percentiles)
+    )
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:

@@ -2,7 +2,8 @@
 
 Three statements whatever the number of incidents, each reading the incidents declared in the
 period through ``ix_incidents_declared_at``: the time spreads (mean, median, p90 of each
-measure, per severity and overall, with window functions), the counts (by severity and type,
+measure, per severity and overall: Postgres's percentile_cont, and on SQLite an aggregate
+warroom registers on each connection), the counts (by severity and type,
 update adherence, post-mortems) and the action items. Drills, declined incidents and alerts
 still in triage are left
 out; a reopened incident has one (its last) resolution. The definitions are the README's
@@ -11,16 +12,19 @@ out; a reopened incident has one (its last) resolution. The definitions are the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.repo_common import require_aware
+from store.sqlite_functions import PERCENTILES
 from store.types import UTCDateTime
 
 __all__ = [
@@ -110,54 +114,40 @@ _STAMPS = (
 
 
 def _spread_sql(dialect: str) -> TextClause:
-    """Per (severity, measure) and per measure over every severity (`OVERALL`): count, mean and
-    the two ranks around the median and around p90 (equal when the database interpolates)."""
-    measures = " union all ".join(
-        f"select severity, '{name}' as measure, "
-        f"cast({_seconds(dialect, later, earlier)} as double precision) as value "
-        f"from counted where {later} is not null"
-        for name, (later, earlier) in MEASURES.items()
-    )
-    head = f"with counted as (select {_STAMPS} from incidents where {_COUNTED}), "
-    head += f"measured as ({measures}) "
+    """Per severity and over every severity (`OVERALL`): each measure's count and mean, and
+    its median and p90 (interpolated between the closest ranks, like percentile_cont)."""
     if dialect == "postgresql":
         # Postgres interpolates percentiles itself, with grouping sets for the overall row:
         # one sort per group instead of ranking every row twice.
+        measures = " union all ".join(
+            f"select severity, '{name}' as measure, "
+            f"cast({_seconds(dialect, later, earlier)} as double precision) as value "
+            f"from counted where {later} is not null"
+            for name, (later, earlier) in MEASURES.items()
+        )
         return _period(
-            head
-            + f"""
+            f"with counted as (select {_STAMPS} from incidents where {_COUNTED}), "
+            f"measured as ({measures}) "
+            f"""
             select coalesce(severity, '{OVERALL}'), measure, count(*), avg(value),
-                   percentile_cont(0.5) within group (order by value) as p50,
                    percentile_cont(0.5) within group (order by value),
-                   percentile_cont(0.9) within group (order by value) as p90,
-                   percentile_cont(0.9) within group (order by value),
-                   count(*)
+                   percentile_cont(0.9) within group (order by value)
             from measured group by grouping sets ((severity, measure), (measure))
             """
         )
-    # SQLite has no percentile aggregate: rank each group, then take the ranks around each
-    # percentile (interpolated in Python, like Postgres's percentile_cont).
+    # SQLite has no percentile aggregate: warroom registers one (`PERCENTILES`, below) on
+    # each SQLite connection. One row per incident with its five measures, read once.
+    columns = ", ".join(
+        f"{_seconds(dialect, later, earlier)} as m{i}"
+        for i, (later, earlier) in enumerate(MEASURES.values())
+    )
+    figures = ", ".join(f"count(m{i}), avg(m{i})" for i in range(len(MEASURES)))
+    values = ", ".join(f"m{i}" for i in range(len(MEASURES)))
     return _period(
-        head
-        + f"""
-        , grouped as (
-            select severity, measure, value from measured
-            union all select '{OVERALL}', measure, value from measured
-        ),
-        ranked as (
-            select severity, measure, value,
-                   row_number() over (partition by severity, measure order by value) - 1 as r,
-                   count(*) over (partition by severity, measure) as n
-            from grouped
-        )
-        select severity, measure, count(*), avg(value),
-               max(case when r = (n - 1) / 2 then value end),
-               max(case when r = (n - 1) / 2 + 1 then value end),
-               max(case when r = (n - 1) * 9 / 10 then value end),
-               max(case when r = (n - 1) * 9 / 10 + 1 then value end),
-               max(n)
-        from ranked group by severity, measure
-        """
+        f"with measured as materialized (select severity, {columns} from incidents "
+        f"where {_COUNTED}) "
+        f"select severity, {figures}, {PERCENTILES}({values}) from measured group by severity "
+        f"union all select '{OVERALL}', {figures}, {PERCENTILES}({values}) from measured"
     )
 
 
@@ -196,14 +186,6 @@ _ACTIONS_SQL = """
 """
 
 
-def _interpolated(low: float | None, high: float | None, n: int, tenths: int) -> float | None:
-    """The value at rank (n-1)·p between its two closest ranks (p = tenths / 10)."""
-    if low is None:
-        return None
-    fraction = ((n - 1) * tenths % 10) / 10
-    return low if high is None or fraction == 0 else low + (high - low) * fraction
-
-
 async def incident_metrics(
     session: AsyncSession,
     *,
@@ -218,15 +200,7 @@ async def incident_metrics(
     dialect = session.get_bind().dialect.name
     connection = await session.connection()  # plain rows: no ORM objects are built
     params = {"since": since, "until": until}
-    spreads: dict[str, dict[str, Spread]] = {}
-    for row in (await connection.execute(_spread_sql(dialect), params)).all():
-        severity, measure, count, mean, lo50, hi50, lo90, hi90, n = row
-        spreads.setdefault(str(severity), {})[str(measure)] = Spread(
-            count=int(count),
-            mean=float(mean) if mean is not None else None,
-            median=_interpolated(_f(lo50), _f(hi50), int(n), 5),
-            p90=_interpolated(_f(lo90), _f(hi90), int(n), 9),
-        )
+    spreads = await _spreads(connection, dialect, params)
     counts: dict[str, list[int]] = {}
     gaps: dict[str, int | None] = {}
     by_type: dict[str, int] = {}
@@ -273,3 +247,27 @@ async def incident_metrics(
 
 def _f(value: Any) -> float | None:
     return float(value) if value is not None else None
+
+
+async def _spreads(
+    connection: AsyncConnection, dialect: str, params: dict[str, Any]
+) -> dict[str, dict[str, Spread]]:
+    """severity (or `OVERALL`) → measure → its spread."""
+    spreads: dict[str, dict[str, Spread]] = {}
+    rows = (await connection.execute(_spread_sql(dialect), params)).all()
+    if dialect == "postgresql":
+        for severity, measure, count, mean, median, p90 in rows:
+            spreads.setdefault(str(severity), {})[str(measure)] = Spread(
+                count=int(count), mean=_f(mean), median=_f(median), p90=_f(p90)
+            )
+    else:
+        for severity, *figures in rows:
+            ranked = json.loads(figures[-1]) if figures[-1] else []
+            for i, name in enumerate(MEASURES):
+                count, mean = int(figures[2 * i] or 0), _f(figures[2 * i + 1])
+                median, p90 = ranked[i] if i < len(ranked) and ranked[i] else (None, None)
+                if count:
+                    spreads.setdefault(str(severity), {})[name] = Spread(
+                        count=count, mean=mean, median=_f(median), p90=_f(p90)
+                    )
+    return spreads
