@@ -9,7 +9,7 @@ benchmark can see what a request cost while it happens:
   so work done *before* the ack can be told from work done after it;
 - `SlackRequests` builds the signed payloads Slack sends (the very bodies the end-to-end
   driver builds) and `send` posts them with aiohttp on the running event loop;
-- the fake Slack (`tests.fakeslack`) runs in its own thread and records every Web API call
+- the fake Slack (`sandbox.slack`) runs in its own thread and records every Web API call
   with `time.monotonic()` times, comparable with the times taken here.
 """
 
@@ -42,8 +42,8 @@ import store
 from bot.app import build_bolt_app, build_http_app, build_services
 from bot.policy import load_policy
 from bot.settings import Settings
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import Reply, SlackDriver, sign
-from tests.fakeslack import FakeSlack
 
 EVENTS_PATH = "/slack/events"
 # Slack gives up on an ack after 3 s; nothing the benchmarks send should wait longer than this.

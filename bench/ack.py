@@ -61,8 +61,8 @@ from bench._common import (
     tail,
     wait_until,
 )
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import fill_modal
-from tests.fakeslack import FakeSlack
 
 MAX_P50_RATIO = 1.3
 MAX_STATUS_QUERIES = 2

@@ -87,7 +87,7 @@ from bot.jobs import TICK_BATCH, JobRunner
 from bot.policy import Policy, policy_from_data
 from bot.slack_client import build_web_client
 from bot.templates.incident import IncidentTemplates
-from tests.fakeslack import FakeSlack
+from sandbox.slack import FakeSlack
 
 PG_ENV = "TEST_DATABASE_URL"
 BASELINE = 10

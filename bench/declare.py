@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import metadata_posts, open_declare_form
-from tests.fakeslack import FakeSlack
 
 MAX_ROUND_TRIPS = 3
 

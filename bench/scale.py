@@ -82,10 +82,10 @@ from bot.app import build_scheduler
 from bot.flows.changes import ARCHIVE_JOB, archive_key
 from bot.flows.effects import EFFECT_JOB
 from bot.flows.provisioning import PROVISION_JOB
+from sandbox.slack import Call, ChannelView, FakeSlack
+from sandbox.slack.limits import POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND
 from tests.e2e.driver import fill_modal
 from tests.e2e.incidents import metadata_posts
-from tests.fakeslack import Call, ChannelView, FakeSlack
-from tests.fakeslack.limits import POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND
 
 LIST_P50_MS = 50.0
 LIST_QUERIES = 1
@@ -99,7 +99,7 @@ BURST_RATIO = 1.1
 TIER2_PER_MINUTE = 20
 WINDOW = 60.0  # Slack's rate-limit window
 
-FAKE_THREAD = "fakeslack"  # the thread tests.fakeslack serves from
+FAKE_THREAD = "fakeslack"  # the thread sandbox.slack serves from
 OUTSIDER = "U_DAVE"  # in no incident channel
 MEMBER = "U_ERIN"  # in every other private incident's channel
 LEADS = ("U_ALICE", "U_BOB", "U_CAROL")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from sandbox.slack import FakeSlack
 from tests.fakepagerduty import fake_pagerduty  # noqa: F401  (the integrations' fakes)
-from tests.fakeslack import FakeSlack
 from tests.fakestatuspage import fake_statuspage  # noqa: F401
 from tests.world import world  # noqa: F401  (the job tests' fixture, shared)
 

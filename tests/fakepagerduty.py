@@ -1,6 +1,6 @@
 """`FakePagerDuty`: a stateful fake of PagerDuty's Events API v2, served in a background thread.
 
-Like the fake Slack (tests/fakeslack), it runs an aiohttp server on 127.0.0.1:<random port>
+Like the fake Slack (sandbox/slack), it runs an aiohttp server on 127.0.0.1:<random port>
 with its own asyncio loop in a daemon thread, so sync tests, async tests and the real bot (a
 subprocess pointed at `fake.url`) can all talk to it.
 

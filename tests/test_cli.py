@@ -14,9 +14,9 @@ import pytest
 
 import store
 from bot.cli import main
+from sandbox.slack import FakeSlack
 from tests.conftest import REPO_ROOT
 from tests.e2e.driver import _STRIPPED_ENV
-from tests.fakeslack import FakeSlack
 
 
 def _env_without_slack() -> dict[str, str]:

@@ -12,9 +12,9 @@ import yaml
 
 import store
 from bot.doctor import REQUIRED_SCOPES
+from sandbox.slack import FakeSlack
 from tests.conftest import REPO_ROOT
 from tests.e2e.driver import _STRIPPED_ENV
-from tests.fakeslack import FakeSlack
 
 GOOD_TARGETS = {"notify": ["#leadership", "@oncall"], "invite": ["@backup-oncall"]}
 

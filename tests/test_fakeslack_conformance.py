@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.fakeslack.blockkit import validate_message_blocks
-from tests.fakeslack.h_items import BOOKMARK_LINK_MAX, BOOKMARK_TITLE_MAX
-from tests.fakeslack.limits import TIER_PER_MINUTE, Clock, RateLimiter
-from tests.fakeslack.registry import all_methods, effective_required, effective_tier
+from sandbox.slack.blockkit import validate_message_blocks
+from sandbox.slack.h_items import BOOKMARK_LINK_MAX, BOOKMARK_TITLE_MAX
+from sandbox.slack.limits import TIER_PER_MINUTE, Clock, RateLimiter
+from sandbox.slack.registry import all_methods, effective_required, effective_tier
 
 SHARED_SLACK = Path(__file__).resolve().parents[1] / ".." / "shared" / "slack"
 METHODS_DIR = SHARED_SLACK / "methods"
@@ -159,8 +159,8 @@ def test_the_fake_works_without_the_reference_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Outside CI the sibling folder may be missing: the built-in table takes over."""
-    from tests.fakeslack import blockkit
-    from tests.fakeslack import reference as ref
+    from sandbox.slack import blockkit
+    from sandbox.slack import reference as ref
 
     caches = (
         blockkit._schema_defs,

@@ -1,4 +1,4 @@
-"""`python -m tests.fakeslack --port N` runs the fake standalone with the demo workspace."""
+"""`python -m sandbox.slack --port N` runs the fake standalone with the demo workspace."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def free_port() -> int:
 def test_standalone_server_prints_its_url_and_serves_the_demo_workspace() -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakeslack", "--port", str(port)],
+        [sys.executable, "-m", "sandbox.slack", "--port", str(port)],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakeslack import FakeSlack
+from sandbox.slack import FakeSlack
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.fakeslack import FakeSlack
+from sandbox.slack import FakeSlack
 
 
 def slack_error(call: Callable[[], Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from bot.flows.ports import SlackFailure
 from bot.gateway import SlackGateway
 from bot.slack_client import build_web_client
-from tests.fakeslack import FakeSlack
+from sandbox.slack import FakeSlack
 
 
 @pytest.fixture

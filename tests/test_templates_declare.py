@@ -32,8 +32,8 @@ from bot.templates.declare import (
     parse_declare_metadata,
     parse_declare_submission,
 )
+from sandbox.slack.blockkit import validate_view
 from tests.conftest import assert_golden
-from tests.fakeslack.blockkit import validate_view
 from tests.test_templates_incident import HOSTILE, assert_safe_mrkdwn, check_block, text_objects
 
 PERMALINK = "https://acme.slack.com/archives/C0ORIGIN/p1795441500000100"

@@ -21,8 +21,8 @@ from bot.flows.cards import ActionItemView
 from bot.policy import default_policy
 from bot.templates import followups
 from bot.templates import home as views
+from sandbox.slack.blockkit import validate_view
 from tests.conftest import assert_golden
-from tests.fakeslack.blockkit import validate_view
 from tests.store.conftest import EmptyDatabases
 from tests.test_templates_incident import HOSTILE, check_block
 

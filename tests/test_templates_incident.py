@@ -30,8 +30,8 @@ from bot.templates.incident import (
     safe_url,
     slack_date,
 )
+from sandbox.slack.blockkit import validate_message_blocks
 from tests.conftest import assert_golden
-from tests.fakeslack.blockkit import validate_message_blocks
 
 DECLARED = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
 STARTED = datetime(2026, 11, 23, 13, 50, tzinfo=UTC)

@@ -33,7 +33,7 @@ from bot.policy import default_policy
 from bot.services import Services
 from bot.settings import Settings
 from bot.web import BadRequest, _Refusals, is_ssl_check, read_slack_body, signature_problem
-from tests.fakeslack import FakeSlack
+from sandbox.slack import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = 1_700_000_000.0

@@ -20,7 +20,7 @@ from bot.jobs import JobRunner
 from bot.policy import default_policy
 from bot.slack_client import build_web_client
 from bot.templates.incident import IncidentTemplates
-from tests.fakeslack import FakeSlack
+from sandbox.slack import FakeSlack
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

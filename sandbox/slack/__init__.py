@@ -1,8 +1,8 @@
 """A stateful fake of the Slack Web API for tests. See README.md beside this file."""
 
-from tests.fakeslack.fake import FakeSlack
-from tests.fakeslack.limits import Hold
-from tests.fakeslack.records import (
+from sandbox.slack.fake import FakeSlack
+from sandbox.slack.limits import Hold
+from sandbox.slack.records import (
     Call,
     CanvasView,
     ChannelView,

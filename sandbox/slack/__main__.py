@@ -1,4 +1,4 @@
-"""`python -m tests.fakeslack --port N`: run the fake standalone with the demo workspace."""
+"""`python -m sandbox.slack --port N`: run the fake standalone with the demo workspace."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import signal
 import threading
 
-from tests.fakeslack.fake import FakeSlack
+from sandbox.slack.fake import FakeSlack
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakeslack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox.slack", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--signing-secret", default="test-signing-secret")

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.util
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View as SdkView
 
-from tests.fakeslack.reference import block_kit_schema
+from sandbox.slack.reference import block_kit_schema
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -170,6 +173,10 @@ def _relax_id_patterns(node: Any) -> Any:
 
 @functools.cache
 def _schema_defs() -> dict[str, Any] | None:
+    # The schema checks need jsonschema (a development dependency) and the reference data
+    # beside the repository; the sandbox, installed, has neither and keeps the other checks.
+    if importlib.util.find_spec("jsonschema") is None:
+        return None
     schema = block_kit_schema()
     if schema is None:
         return None
@@ -182,6 +189,8 @@ def _block_validators() -> dict[str, Draft202012Validator] | None:
     defs = _schema_defs()
     if defs is None:
         return None
+    from jsonschema import Draft202012Validator
+
     out: dict[str, Draft202012Validator] = {}
     for ref in defs.get("block", {}).get("oneOf", []):
         name = ref.get("$ref", "").rsplit("/", 1)[-1]
@@ -202,6 +211,8 @@ def _view_validator(surface: str) -> Draft202012Validator | None:
         return None
     # blocks are checked one by one (faster, clearer messages); keep the surface rules.
     defs[name]["properties"]["blocks"]["items"] = {"type": "object"}
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator({"$defs": defs, "$ref": f"#/$defs/{name}"})
 
 
@@ -232,6 +243,8 @@ def schema_block_checks(block: dict[str, Any], pointer: str) -> list[str]:
     validator = validators.get(str(block.get("type")))
     if validator is None:
         return [_err(f"unsupported type: {block.get('type')!r}", f"{pointer}/type")]
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator.iter_errors(block))
     return [] if error is None else [_schema_message(error, pointer)]
 

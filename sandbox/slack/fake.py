@@ -11,10 +11,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from tests.fakeslack.h_views import apply_view_ack, close_stack
-from tests.fakeslack.limits import AfterFault, Clock, Fault, Faults, Hold, Holds, RateLimiter
-from tests.fakeslack.recording import Recorder, critical_path
-from tests.fakeslack.records import (
+from sandbox.slack.h_views import apply_view_ack, close_stack
+from sandbox.slack.limits import AfterFault, Clock, Fault, Faults, Hold, Holds, RateLimiter
+from sandbox.slack.recording import Recorder, critical_path
+from sandbox.slack.records import (
     Call,
     CanvasView,
     ChannelView,
@@ -24,11 +24,11 @@ from tests.fakeslack.records import (
     View,
     Violation,
 )
-from tests.fakeslack.registry import effective_tier
-from tests.fakeslack.responses import ack_seen
-from tests.fakeslack.server import Server
-from tests.fakeslack.shapes import snapshot_channel, snapshot_message
-from tests.fakeslack.state import Channel, ResponseUrl, Trigger, User, Usergroup, Workspace
+from sandbox.slack.registry import effective_tier
+from sandbox.slack.responses import ack_seen
+from sandbox.slack.server import Server
+from sandbox.slack.shapes import snapshot_channel, snapshot_message
+from sandbox.slack.state import Channel, ResponseUrl, Trigger, User, Usergroup, Workspace
 
 DEFAULT_USERS = (
     ("U_ALICE", "alice", "Europe/Paris", "Alice Martin"),

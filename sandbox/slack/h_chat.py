@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.fakeslack.blockkit import validate_message_blocks
-from tests.fakeslack.records import Seen
-from tests.fakeslack.registry import method
-from tests.fakeslack.rules import MESSAGE_TEXT_MAX, Ctx, SlackError, as_bool, as_str
-from tests.fakeslack.shapes import SYSTEM_SUBTYPES, message_obj, permalink
-from tests.fakeslack.state import Channel, Workspace
+from sandbox.slack.blockkit import validate_message_blocks
+from sandbox.slack.records import Seen
+from sandbox.slack.registry import method
+from sandbox.slack.rules import MESSAGE_TEXT_MAX, Ctx, SlackError, as_bool, as_str
+from sandbox.slack.shapes import SYSTEM_SUBTYPES, message_obj, permalink
+from sandbox.slack.state import Channel, Workspace
 
 FALLBACK_WARNING = "missing_text_or_fallback_or_attachments"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakeslack.registry import method
-from tests.fakeslack.rules import (
+from sandbox.slack.registry import method
+from sandbox.slack.rules import (
     INVITE_MAX_USERS,
     PURPOSE_MAX,
     TOPIC_MAX,
@@ -19,8 +19,8 @@ from tests.fakeslack.rules import (
     check_max_length,
     paginate,
 )
-from tests.fakeslack.shapes import conversation_obj, message_obj
-from tests.fakeslack.state import Channel, Workspace
+from sandbox.slack.shapes import conversation_obj, message_obj
+from sandbox.slack.state import Channel, Workspace
 
 CONVERSATION_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
 MPIM_MAX_USERS = 8

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.fakeslack.records import Message
-from tests.fakeslack.registry import method
-from tests.fakeslack.rules import Ctx, as_str
-from tests.fakeslack.shapes import message_obj, permalink
-from tests.fakeslack.state import Channel
+from sandbox.slack.records import Message
+from sandbox.slack.registry import method
+from sandbox.slack.rules import Ctx, as_str
+from sandbox.slack.shapes import message_obj, permalink
+from sandbox.slack.state import Channel
 
 BOOKMARK_TITLE_MAX = 256
 BOOKMARK_LINK_MAX = 2048

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.fakeslack.h_chat import check_content, see_dm
-from tests.fakeslack.h_conversations import list_conversations
-from tests.fakeslack.records import Seen
-from tests.fakeslack.registry import method
-from tests.fakeslack.rules import Ctx, as_bool, as_int, as_list, as_str, paginate
-from tests.fakeslack.shapes import file_obj, user_obj
-from tests.fakeslack.state import Canvas, FileObj, Usergroup, Workspace
+from sandbox.slack.h_chat import check_content, see_dm
+from sandbox.slack.h_conversations import list_conversations
+from sandbox.slack.records import Seen
+from sandbox.slack.registry import method
+from sandbox.slack.rules import Ctx, as_bool, as_int, as_list, as_str, paginate
+from sandbox.slack.shapes import file_obj, user_obj
+from sandbox.slack.state import Canvas, FileObj, Usergroup, Workspace
 
 
 @method("auth.test", tier="t5")

@@ -6,12 +6,12 @@ import copy
 import time
 from typing import Any
 
-from tests.fakeslack.blockkit import validate_view
-from tests.fakeslack.records import Seen, View
-from tests.fakeslack.registry import method
-from tests.fakeslack.rules import Ctx, as_str
-from tests.fakeslack.shapes import with_block_ids
-from tests.fakeslack.state import Trigger, Workspace
+from sandbox.slack.blockkit import validate_view
+from sandbox.slack.records import Seen, View
+from sandbox.slack.registry import method
+from sandbox.slack.rules import Ctx, as_str
+from sandbox.slack.shapes import with_block_ids
+from sandbox.slack.state import Trigger, Workspace
 
 MAX_STACK = 3
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakeslack.records import Call, Violation
+from sandbox.slack.records import Call, Violation
 
 # Plain string arguments that end up in front of people.
 TEXT_ARGS = ("text", "topic", "purpose", "initial_comment", "title", "name")

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakeslack.reference import reference_required, reference_tier
-from tests.fakeslack.rules import Ctx
+from sandbox.slack.reference import reference_required, reference_tier
+from sandbox.slack.rules import Ctx
 
 Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
 
@@ -56,7 +56,7 @@ def method(
 
 def all_methods() -> dict[str, MethodSpec]:
     # Importing the handler modules registers their methods.
-    from tests.fakeslack import (  # noqa: F401
+    from sandbox.slack import (  # noqa: F401
         h_chat,
         h_conversations,
         h_items,

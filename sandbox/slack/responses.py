@@ -6,10 +6,10 @@ import copy
 import time
 from typing import Any
 
-from tests.fakeslack.blockkit import validate_message_blocks
-from tests.fakeslack.records import Seen
-from tests.fakeslack.rules import MESSAGE_TEXT_MAX, as_bool
-from tests.fakeslack.state import ResponseUrl, Workspace
+from sandbox.slack.blockkit import validate_message_blocks
+from sandbox.slack.records import Seen
+from sandbox.slack.rules import MESSAGE_TEXT_MAX, as_bool
+from sandbox.slack.state import ResponseUrl, Workspace
 
 Violations = list[tuple[str, str]]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
-    from tests.fakeslack.state import Workspace
+    from sandbox.slack.state import Workspace
 
 T = TypeVar("T")
 

@@ -24,15 +24,15 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fakeslack.recording import Effect
-from tests.fakeslack.reference import reference_bot_scopes
-from tests.fakeslack.registry import all_methods, effective_required, missing_argument_error
-from tests.fakeslack.responses import apply_response_url
-from tests.fakeslack.rules import Ctx, SlackError, decode_json_args, required_missing
+from sandbox.slack.recording import Effect
+from sandbox.slack.reference import reference_bot_scopes
+from sandbox.slack.registry import all_methods, effective_required, missing_argument_error
+from sandbox.slack.responses import apply_response_url
+from sandbox.slack.rules import Ctx, SlackError, decode_json_args, required_missing
 
 if TYPE_CHECKING:
-    from tests.fakeslack.fake import FakeSlack
-    from tests.fakeslack.records import Call
+    from sandbox.slack.fake import FakeSlack
+    from sandbox.slack.records import Call
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 

@@ -8,8 +8,8 @@ import hashlib
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tests.fakeslack.records import ChannelView, Message
-from tests.fakeslack.state import Channel, FileObj, User, Workspace
+from sandbox.slack.records import ChannelView, Message
+from sandbox.slack.state import Channel, FileObj, User, Workspace
 
 SYSTEM_SUBTYPES = frozenset(
     {

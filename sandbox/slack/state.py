@@ -9,9 +9,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakeslack.limits import Clock
-from tests.fakeslack.records import Message, Seen, View
-from tests.fakeslack.rules import SlackError
+from sandbox.slack.limits import Clock
+from sandbox.slack.records import Message, Seen, View
+from sandbox.slack.rules import SlackError
 
 
 @dataclass

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer
-from tests.fakeslack import FakeSlack
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.slack import FakeSlack
+from sandbox.slack.records import ChannelView
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait_for
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.records import ChannelView
 
 
 @dataclass

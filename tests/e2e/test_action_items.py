@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, opened_view, panel_messages, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 
 def _incident(slack: SlackDriver, fake: FakeSlack, **answers: str) -> str:

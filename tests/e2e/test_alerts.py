@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, opened_view, unsettled, wait_provisioned
-from tests.fakeslack import FakeSlack
 from tests.flows.conftest import default_policy_text
 
 TOKEN = "alerts-token-for-tests"

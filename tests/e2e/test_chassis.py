@@ -6,8 +6,8 @@ import json
 import time
 import urllib.parse
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer
-from tests.fakeslack import FakeSlack
 
 
 def _help_form(fake: FakeSlack) -> bytes:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.slack import FakeSlack
+from sandbox.slack.records import Message
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, opened_view, wait_provisioned
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.records import Message
 
 CADENCE = 4  # seconds between update reminders (P2 and P1)
 ON_TIME = 2.0  # a reminder is posted within this long of its due time

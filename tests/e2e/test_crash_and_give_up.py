@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.slack import FakeSlack
+from sandbox.slack.records import Message
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import (
     db_rows,
@@ -23,8 +25,6 @@ from tests.e2e.incidents import (
     unsettled,
     wait_provisioned,
 )
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.records import Message
 
 # After a SIGKILL the dead process's lease (15 s) must run out before another takes over.
 RECOVERY_TIMEOUT = 40

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import (
     db_rows,
@@ -23,7 +24,6 @@ from tests.e2e.incidents import (
     provisioning,
     wait_provisioned,
 )
-from tests.fakeslack import FakeSlack
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 ALL_STEPS = {

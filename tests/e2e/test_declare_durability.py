@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, wait_for
 from tests.e2e.incidents import (
     db_rows,
@@ -14,7 +15,6 @@ from tests.e2e.incidents import (
     provisioning,
     wait_provisioned,
 )
-from tests.fakeslack import FakeSlack
 
 # After a SIGKILL the dead process's lease (15 s) must run out before another takes over.
 RECOVERY_TIMEOUT = 45

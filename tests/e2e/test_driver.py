@@ -19,8 +19,8 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, free_port
-from tests.fakeslack import FakeSlack
 
 
 @dataclass

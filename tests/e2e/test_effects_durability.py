@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import (
     declare,
@@ -13,7 +14,6 @@ from tests.e2e.incidents import (
     panel_messages,
     wait_provisioned,
 )
-from tests.fakeslack import FakeSlack
 
 RECOVERY_TIMEOUT = 45  # the dead process's 15 s lease must run out first
 

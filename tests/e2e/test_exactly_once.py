@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, unsettled, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 LONG_AGO = "2000-01-01 00:00:00.000000"  # due at once: stored as SQLite holds UTC times
 POLICY = Path(__file__).resolve().parents[2] / "bot" / "policy" / "default.yaml"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, wait_for
 from tests.e2e.incidents import db_rows, declare, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 SECRET = "Leaked customer export"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import (
     db_rows,
@@ -16,7 +17,6 @@ from tests.e2e.incidents import (
     unsettled,
     wait_provisioned,
 )
-from tests.fakeslack import FakeSlack
 
 
 def _buttons(fake: FakeSlack, cid: str, ts: str) -> dict[str, dict[str, Any]]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, wait_for
 from tests.e2e.incidents import declare, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 
 def test_missing_policy_targets_are_told_to_the_commander_once(

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.slack import FakeSlack
+from sandbox.slack.records import FileView
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, unsettled, wait_provisioned
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.records import FileView
 
 RECOVERY_TIMEOUT = 40  # a killed worker's lease (15 s) runs out first
 

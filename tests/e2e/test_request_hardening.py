@@ -16,9 +16,9 @@ from typing import Any
 
 from bot.templates import operations as ops
 from bot.templates.incident import ACK_ACTION, UPDATE_ACTION
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, sign, wait_for
 from tests.e2e.incidents import db_rows, declare, open_declare_form, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 FORTY_DIGITS = "1234567890" * 4
 

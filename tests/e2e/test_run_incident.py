@@ -7,10 +7,10 @@ import time
 import weakref
 from typing import Any
 
+from sandbox.slack import FakeSlack
+from sandbox.slack.records import ChannelView
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, metadata_posts, panel_messages, wait_provisioned
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.records import ChannelView
 
 
 def _latest_view(fake: FakeSlack, user: str, callback_id: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 from bot.report import duration_words
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import REPO_ROOT, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import declare, opened_view, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 
 def _report(server: WarroomServer) -> dict[str, object]:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import Reply, SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, panel_messages, wait_provisioned
-from tests.fakeslack import FakeSlack
 from tests.fakestatuspage import FakeStatuspage
 from tests.flows.conftest import default_policy_text
 

@@ -8,9 +8,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.slack import FakeSlack
 from tests.e2e.driver import SlackDriver, WarroomServer, fill_modal, wait_for
 from tests.e2e.incidents import db_rows, declare, opened_view, wait_provisioned
-from tests.fakeslack import FakeSlack
 
 HOSTILE = "<!channel> <https://evil.example/login|click to fix> <@U_BOB> " + "x" * 5000
 

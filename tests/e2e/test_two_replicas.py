@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from sandbox.slack import FakeSlack
 from store.db import sync_url
 from tests.e2e.driver import SlackDriver, WarroomServer, wait_for
 from tests.e2e.incidents import UNSETTLED_SQL, declare, wait_provisioned
-from tests.fakeslack import FakeSlack
 from tests.store.conftest import EmptyDatabases
 
 pytestmark = pytest.mark.postgres
