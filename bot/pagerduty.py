@@ -5,10 +5,18 @@ to the commander once in plain words (the job runner's rule for permanent failur
 5xx and an unreachable PagerDuty are retried with backoff (after Retry-After when given); a
 retry sends the same event with the same `dedup_key`, which PagerDuty de-duplicates, so an
 event PagerDuty acted on before its answer was lost is not doubled.
+
+Order: `acknowledge` and `resolve` are sent only after the trigger was delivered (PagerDuty
+ignores them for an incident it does not have yet, and the trigger's retry would then open an
+incident nobody acknowledges or resolves); they wait for a trigger still being retried and
+are dropped for one that was given up (never paged). A trigger sent with the declaration
+waits a moment (at most `CHANNEL_WAIT_SECONDS`) for provisioning to create the channel, so the
+page links it; never longer, since PagerDuty must be paged even when Slack is down.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,8 +26,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import store
 from bot.clock import Clock
-from bot.flows.paging import PageAction
+from bot.flows.paging import PageAction, page_key
 from bot.flows.ports import ServiceFailure
+from bot.flows.provisioning import PROVISION_JOB
 from bot.flows.timeline import TimelineKind
 from bot.gateway import SlackGateway
 from bot.jobs import JobRun
@@ -33,6 +42,9 @@ log = get_logger(__name__)
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_LIMIT = 1024  # PagerDuty's
 _BY_RANK = ("critical", "error")  # the most severe, the next; "warning" below
+CHANNEL_WAIT_SECONDS = 3.0  # a first trigger waits this long at most for the channel (link)
+CHANNEL_POLL_SECONDS = 0.1
+_UNFINISHED = ("pending", "running")
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,8 @@ class SendPage:
     async def run(self, job: JobRun) -> None:
         action: PageAction = job.key.rsplit(":", 1)[-1]  # type: ignore[assignment]
         number = job.incident_number or 0
+        if action != "trigger" and not await self._trigger_delivered(number):
+            return  # the trigger was given up: never paged, nothing to acknowledge or resolve
         if not self.routing_key:
             raise ServiceFailure(
                 "pagerduty_not_configured",
@@ -147,6 +161,8 @@ class SendPage:
             incident = await store.get_incident(session, number=number)
         if incident is None:
             return
+        if action == "trigger" and not incident.channel_id and not job.retrying:
+            incident = await self._with_channel(incident)
         event = page_event(
             action=action,
             routing_key=self.routing_key,
@@ -168,6 +184,45 @@ class SendPage:
                 dedupe_key=f"{number}:pagerduty:{action}",
             )
             await session.commit()
+
+    async def _trigger_delivered(self, number: int) -> bool:
+        """True once the trigger was delivered, False if it was given up; while it is still
+        being sent (or retried), a transient failure: this job runs again after the trigger's
+        next attempt."""
+        async with self.sessions() as session:
+            trigger = await store.get_job(session, key=page_key(number, "trigger"))
+        if trigger is None or trigger.state not in (*_UNFINISHED, "done"):
+            return False
+        if trigger.state == "done":
+            return True
+        wait = 1.0
+        if trigger.state == "pending" and trigger.due_at is not None:
+            wait = max(wait, (trigger.due_at - self.clock.now()).total_seconds() + 1)
+        raise ServiceFailure(
+            "pagerduty_trigger_pending",
+            "the PagerDuty trigger has not been delivered yet",
+            transient=True,
+            retry_after=wait,
+        )
+
+    async def _with_channel(self, incident: store.Incident) -> store.Incident:
+        """The incident once provisioning has created its channel, or as it is when
+        provisioning is over without one or `CHANNEL_WAIT_SECONDS` have passed."""
+        number = incident.number or 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CHANNEL_WAIT_SECONDS
+        while loop.time() < deadline:
+            async with self.sessions() as session:
+                provisioning = await store.get_job(session, key=f"{PROVISION_JOB}:{number}")
+                current = await store.get_incident(session, number=number)
+            if current is None:
+                return incident
+            incident = current
+            if incident.channel_id or provisioning is None or provisioning.state not in _UNFINISHED:
+                return incident
+            await asyncio.sleep(CHANNEL_POLL_SECONDS)
+        log.info("pagerduty_sent_without_channel")
+        return incident
 
     def _channel_link(self, incident: store.Incident) -> str | None:
         base = self.gateway.team_url
