@@ -10,6 +10,7 @@ import json
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -25,7 +26,7 @@ import store
 from bot import effects_clock, effects_followups  # noqa: F401  (register their effect handlers)
 from bot.alert_jobs import PostTriageMessage
 from bot.channel_jobs import MEMBERS_JOB, ArchiveChannel, RefreshMembers, TellHumans
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, ScaledClock, SystemClock
 from bot.clock_jobs import RemindActionOwner, RingClock
 from bot.commands import home, register_all
 from bot.commands.surface import Surface
@@ -48,7 +49,7 @@ from bot.flows.resolution import Resolution
 from bot.flows.timeline import NOTICE
 from bot.gateway import SlackGateway
 from bot.inbound import REQUEST_ID, events_once, unhandled_answer
-from bot.jobs import JobRunner
+from bot.jobs import LEASE, JobRunner
 from bot.logs import bind_request, clear_request, get_logger
 from bot.pagerduty import PagerDutySettings, SendPage
 from bot.policy import Policy, PolicyError, load_policy
@@ -163,10 +164,11 @@ def build_jobs(
     templates: IncidentTemplates,
     pagerduty: PagerDutySettings | None = None,
     statuspage: StatuspageSettings | None = None,
+    lease: timedelta = LEASE,
 ) -> JobRunner:
     """The job runner with every kind of job warroom has."""
     check_registry()
-    jobs = JobRunner(sessions=sessions, clock=clock)
+    jobs = JobRunner(sessions=sessions, clock=clock, lease=lease)
     jobs.register(
         PROVISION_JOB,
         Provisioner(sessions=sessions, policy=policy, slack=gateway, render=templates, clock=clock),
@@ -223,7 +225,9 @@ def build_jobs(
     return jobs
 
 
-async def build_services(settings: Settings, policy: Policy) -> Services:
+async def build_services(settings: Settings, policy: Policy, *, speed: float = 1.0) -> Services:
+    """`speed` (the sandbox's `--speed`): time runs that many times faster, job leases
+    stretched to match (a lease still outlasts the heartbeat that renews it)."""
     token = settings.slack_bot_token
     if token is None:
         raise RuntimeError("SLACK_BOT_TOKEN is required")
@@ -231,7 +235,7 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
     client = build_web_client(token=token.get_secret_value(), base_url=settings.slack_api_url)
     sessions = store.session_factory(engine)
     gateway = SlackGateway(client)
-    clock = SystemClock()
+    clock: Clock = SystemClock() if speed == 1 else ScaledClock(speed)
     jobs = build_jobs(
         sessions=sessions,
         policy=policy,
@@ -240,6 +244,7 @@ async def build_services(settings: Settings, policy: Policy) -> Services:
         templates=IncidentTemplates(),
         pagerduty=PagerDutySettings.of(settings),
         statuspage=StatuspageSettings.of(settings),
+        lease=LEASE * speed,
     )
     return Services(
         settings=settings,
@@ -262,7 +267,7 @@ class StartupError(Exception):
     """Why warroom cannot start, in one line that says what to fix."""
 
 
-async def _prepare(settings: Settings) -> Services:
+async def _prepare(settings: Settings, speed: float = 1.0) -> Services:
     """Everything `serve` needs before it answers anyone, each failure as one clear line."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     if token.startswith("xapp-"):
@@ -286,7 +291,7 @@ async def _prepare(settings: Settings) -> Services:
             f"the database at {where} does not answer ({type(error).__name__}); "
             "check DATABASE_URL and that the database is running"
         ) from None
-    services = await build_services(settings, policy)
+    services = await build_services(settings, policy, speed=speed)
     try:
         identity = await services.gateway.identify()
     except SlackFailure as failure:
@@ -313,9 +318,18 @@ def _redacted(url: str) -> str:
         return "(a DATABASE_URL that cannot be read)"
 
 
-async def serve(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT. Returns the process exit code; raises `StartupError`."""
-    services = await _prepare(settings)
+async def serve(
+    settings: Settings,
+    *,
+    host: str = "0.0.0.0",
+    speed: float = 1.0,
+    extend: Callable[[web.Application, Services], None] | None = None,
+    started: Callable[[], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT. Returns the process exit code; raises `StartupError`.
+    The sandbox passes its `--speed`, `extend`s the HTTP app with its page and is told once
+    it is `started`."""
+    services = await _prepare(settings, speed)
     await services.gateway.warm_up()
 
     bolt, _surface = build_bolt_app(services)
@@ -328,9 +342,22 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    runner = web.AppRunner(build_http_app(bolt, services), access_log=None)
+    http_app = build_http_app(bolt, services)
+    if extend is not None:
+        extend(http_app, services)
+    runner = web.AppRunner(http_app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
+    try:
+        await web.TCPSite(runner, host=host, port=settings.port).start()
+    except OSError as error:
+        await runner.cleanup()
+        scheduler.shutdown(wait=False)
+        await services.jobs.stop()
+        await services.engine.dispose()
+        raise StartupError(
+            f"port {settings.port} on {host} is in use or not allowed ({error.strerror}); "
+            "choose another with PORT (or --port)"
+        ) from None
     socket_handler = None
     try:
         if settings.slack_app_token is not None:
@@ -343,6 +370,8 @@ async def serve(settings: Settings) -> int:
             log.info("serving", mode="socket", health_port=settings.port)
         else:
             log.info("serving", mode="http", port=settings.port, path=EVENTS_PATH)
+        if started is not None:
+            started()
         await stop.wait()
         log.info("shutting_down")
     finally:

@@ -44,7 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--since", default="30d", help="30d, quarter, YYYY-MM-DD (default 30d)")
     report.add_argument("--until", help="last day included, YYYY-MM-DD (default: now)")
     report.add_argument("--format", choices=("markdown", "json", "csv"), default="markdown")
+    sandbox = sub.add_parser(
+        "sandbox", help="try warroom in the browser: a local Slack workspace, no token needed"
+    )
+    _sandbox_arguments(sandbox)
     return parser
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    from sandbox.run import add_arguments
+
+    add_arguments(parser)
 
 
 def _version() -> str:
@@ -265,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _policy_check(args.file)
     if args.command == "report":
         return _report(args.since, args.until, args.format)
+    if args.command == "sandbox":
+        from sandbox.run import main as sandbox_main
+
+        return sandbox_main(args)
     return _postmortem(args.incident)
 
 

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 from sandbox.slack.fake import FakeSlack
 
+_CHOSEN = ("selected_option", "selected_options", "selected_user", "selected_date")
+
 
 class BotAddress(Protocol):
     """Where the bot listens (`url`: its base URL, `/slack/events` below it)."""
@@ -210,12 +212,8 @@ class SlackDriver:
                     "value": action.get("value"),
                     "action_ts": f"{time.time():.6f}",
                     **({"text": action["text"]} if "text" in action else {}),
-                    # An overflow menu or a select: the option the person chose.
-                    **(
-                        {"selected_option": action["selected_option"]}
-                        if "selected_option" in action
-                        else {}
-                    ),
+                    # An overflow menu, a select or a picker: what the person chose.
+                    **{key: action[key] for key in _CHOSEN if key in action},
                 }
             ],
             "is_enterprise_install": False,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import itertools
+import os
+import pickle
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +25,7 @@ from sandbox.slack.records import (
     FileView,
     Message,
     Seen,
+    UserView,
     View,
     Violation,
 )
@@ -43,6 +48,9 @@ DEFAULT_GROUPS = (
     ("S_BACKUP", "backup-oncall", ["U_BACKUP"]),
     ("S_SECURITY", "security", ["U_ERIN"]),
 )
+
+
+_DURABLE = ("users", "usergroups", "channels", "ims", "files", "canvases", "views", "home_views")
 
 
 class FakeSlack:
@@ -182,6 +190,93 @@ class FakeSlack:
         with self._ws.lock:
             ch = self._channel(channel)
             return self._ws.add_message(ch, user=user_id, text=text, thread_ts=thread_ts).ts
+
+    def react_as_user(self, channel: str, ts: str, user_id: str, name: str) -> bool:
+        """A person adds (or, when they already have, removes) reaction `name` on a message;
+        True when it was added. The caller sends the matching `reaction_added/removed`."""
+        with self._ws.lock:
+            message = self._ws.message_or_fail(self._channel(channel), ts)
+            users = message.reactions.setdefault(name, [])
+            if user_id in users:
+                users.remove(user_id)
+                if not users:
+                    del message.reactions[name]
+                return False
+            users.append(user_id)
+            return True
+
+    def join_as_user(self, channel: str, user_id: str) -> bool:
+        """A person joins a public channel (Slack's `channel_join` system message); False
+        when they already were a member. The caller sends `member_joined_channel`."""
+        with self._ws.lock:
+            ch = self._channel(channel)
+            if ch.is_private or ch.is_im or ch.is_mpim:
+                raise ValueError(f"{ch.id} is not a public channel: nobody joins it by hand")
+            if user_id in ch.members:
+                return False
+            ch.members.add(user_id)
+            self._ws.system_message(
+                ch, "channel_join", user_id, f"<@{user_id}> has joined the channel"
+            )
+            return True
+
+    def pin_as_user(self, channel: str, ts: str, user_id: str) -> bool:
+        """A person pins (or, when it is pinned, unpins) a message; True when pinned."""
+        with self._ws.lock:
+            ch = self._channel(channel)
+            message = self._ws.message_or_fail(ch, ts)
+            if message.ts in ch.pins:
+                ch.pins.remove(message.ts)
+                ch.pin_meta.pop(message.ts, None)
+                return False
+            ch.pins.append(message.ts)
+            ch.pin_meta[message.ts] = (self._ws.now(), user_id)
+            return True
+
+    def users(self) -> list[UserView]:
+        """The workspace's people and bots (not deleted)."""
+        with self._ws.lock:
+            return [
+                UserView(u.id, u.name, u.real_name or u.name, u.tz, u.is_bot)
+                for u in self._ws.users.values()
+                if not u.deleted
+            ]
+
+    def usergroups(self) -> dict[str, str]:
+        """Usergroup id → handle."""
+        with self._ws.lock:
+            return {g.id: g.handle for g in self._ws.usergroups.values()}
+
+    # -- keeping a workspace across runs (the sandbox) -----------------------------------------
+    def save_workspace(self, path: str | os.PathLike[str]) -> None:
+        """Write what the workspace holds (people, conversations, views, files) to `path`,
+        atomically; a replaced file is never half written. Only for files this process
+        writes itself: `load_workspace` unpickles."""
+        with self._ws.lock:
+            data = {name: getattr(self._ws, name) for name in _DURABLE}
+            following = next(self._ws._seq)
+            self._ws._seq = itertools.count(following)
+            data["next_id"] = following
+            data["last_ts_us"] = self._ws._last_ts_us
+            blob = pickle.dumps(data)
+        target = Path(path)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(blob)
+        os.replace(partial, target)
+
+    def load_workspace(self, path: str | os.PathLike[str]) -> bool:
+        """Restore a workspace `save_workspace` wrote; False when there is none."""
+        target = Path(path)
+        if not target.exists():
+            return False
+        data = pickle.loads(target.read_bytes())
+        with self._ws.lock:
+            for name in _DURABLE:
+                setattr(self._ws, name, data[name])
+            self._ws.modal_stacks = {}  # modals do not survive a restart, as in Slack
+            self._ws._seq = itertools.count(int(data["next_id"]))
+            self._ws._last_ts_us = int(data["last_ts_us"])
+        return True
 
     def archive_channel(self, channel: str) -> None:
         with self._ws.lock:

@@ -191,3 +191,12 @@ class FileView:
     content: bytes | None
     uploaded: bool
     channels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: str
+    name: str
+    real_name: str
+    tz: str
+    is_bot: bool
