@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
@@ -91,3 +92,30 @@ async def lock_incident(session: AsyncSession, number: int) -> None:
         .with_for_update(key_share=True)
     )
     await session.exec(stmt)
+
+
+_Numbered = TypeVar("_Numbered", bound=SQLModel)
+
+
+async def insert_numbered(
+    session: AsyncSession, model: type[_Numbered], values: dict[str, Any], *, what: str
+) -> _Numbered:
+    """Insert an incident's next numbered record: ``seq`` = the incident's previous maximum
+    + 1, computed inside the INSERT and guarded by the (incident, seq) unique constraint.
+    Writers of one incident queue on its row (`lock_incident`); should one still take the
+    same seq, this one retries with the next."""
+    number = values["incident_number"]
+    seq_column = col(model.seq)  # type: ignore[attr-defined]
+    owner = col(model.incident_number)  # type: ignore[attr-defined]
+    next_seq = (
+        select(func.coalesce(func.max(seq_column), 0) + 1).where(owner == number).scalar_subquery()
+    )
+    await lock_incident(session, number)
+    for _ in range(MAX_RACE_RETRIES):
+        stmt = insert_ignoring_conflict(
+            session, model, {**values, "seq": next_seq}, index_elements=["incident_number", "seq"]
+        ).returning(model)
+        row = cast(_Numbered | None, (await session.exec(stmt)).scalars().first())
+        if row is not None:
+            return row
+    raise ContentionError(f"could not number a {what} of incident {number}")

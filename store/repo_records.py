@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +16,7 @@ from store.repo_common import (
     RETURNING_OPTIONS,
     ContentionError,
     insert_ignoring_conflict,
+    insert_numbered,
     lock_incident,
     require_aware,
 )
@@ -240,22 +241,14 @@ async def add_status_update(
 ) -> StatusUpdate:
     """Record "Update #n": ``seq`` = the incident's previous maximum + 1, posted at ``now``.
 
-    The seq is computed inside the INSERT and guarded by the (incident, seq) unique constraint.
-    On Postgres concurrent writers for one incident queue on the incident row (held until the
-    caller commits); should one still take the same seq, this one retries with the next.
-    The incident row (``update_count``, ``next_update_due_at``) is not touched: use
+    Numbered by :func:`~store.repo_common.insert_numbered`. The incident row
+    (``update_count``, ``next_update_due_at``) is not touched: use
     :func:`update_incident`.
     """
     require_aware("now", now)
     require_aware("next_update_at", next_update_at)
-    next_seq = (
-        select(func.coalesce(func.max(col(StatusUpdate.seq)), 0) + 1)
-        .where(col(StatusUpdate.incident_number) == incident_number)
-        .scalar_subquery()
-    )
     values: dict[str, Any] = {
         "incident_number": incident_number,
-        "seq": next_seq,
         "status": status,
         "impact": impact,
         "actions": actions,
@@ -265,15 +258,7 @@ async def add_status_update(
         "message_ts": message_ts,
         "shared": shared,
     }
-    await lock_incident(session, incident_number)
-    for _ in range(MAX_RACE_RETRIES):
-        stmt = insert_ignoring_conflict(
-            session, StatusUpdate, values, index_elements=["incident_number", "seq"]
-        ).returning(StatusUpdate)
-        row = cast(StatusUpdate | None, (await session.exec(stmt)).scalars().first())
-        if row is not None:
-            return row
-    raise ContentionError(f"could not number a status update of incident {incident_number}")
+    return await insert_numbered(session, StatusUpdate, values, what="status update")
 
 
 async def set_status_update_message(

@@ -5,19 +5,16 @@ order by one job each."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.models import Incident, StatusPagePost
 from store.repo_common import (
-    MAX_RACE_RETRIES,
     RETURNING_OPTIONS,
-    ContentionError,
-    insert_ignoring_conflict,
-    lock_incident,
+    insert_numbered,
     require_aware,
 )
 
@@ -40,32 +37,17 @@ async def add_status_page_post(
     author: str,
     now: datetime,
 ) -> StatusPagePost:
-    """The incident's next publication (`seq` = previous maximum + 1, numbered in the INSERT
-    as status updates are)."""
+    """The incident's next publication (numbered as status updates are)."""
     require_aware("now", now)
-    next_seq = (
-        select(func.coalesce(func.max(col(StatusPagePost.seq)), 0) + 1)
-        .where(col(StatusPagePost.incident_number) == incident_number)
-        .scalar_subquery()
-    )
     values: dict[str, Any] = {
         "incident_number": incident_number,
-        "seq": next_seq,
         "status": status,
         "body": body,
         "components": components,
         "author": author,
         "created_at": now,
     }
-    await lock_incident(session, incident_number)
-    for _ in range(MAX_RACE_RETRIES):
-        stmt = insert_ignoring_conflict(
-            session, StatusPagePost, values, index_elements=["incident_number", "seq"]
-        ).returning(StatusPagePost)
-        row = cast(StatusPagePost | None, (await session.exec(stmt)).scalars().first())
-        if row is not None:
-            return row
-    raise ContentionError(f"could not number a status page post of incident {incident_number}")
+    return await insert_numbered(session, StatusPagePost, values, what="status page post")
 
 
 async def get_status_page_post(

@@ -28,13 +28,12 @@ the same key opens a new incident.
 Every rule a client broke is also kept in `violations` (text), including fields PagerDuty
 ignores (an unknown top-level or payload key, a non-https image `src`), which are accepted.
 
-This module also holds `BackgroundHttpServer` and `FaultQueue`, which the Statuspage fake
+This module also holds `FaultQueue`, which the Statuspage fake
 (tests/fakestatuspage.py) reuses.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import sys
@@ -52,89 +51,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from sandbox.slack.background import BackgroundHttpServer
+
 # -- shared plumbing (also used by tests/fakestatuspage.py) ------------------------------------
-
-
-class BackgroundHttpServer:
-    """An aiohttp application on `host:port` (0: a free port) in a daemon thread with its own
-    event loop. `setup(app)` adds the routes. `start()` returns once it listens; `stop()` shuts
-    it down and joins the thread. Both are idempotent."""
-
-    def __init__(
-        self,
-        name: str,
-        setup: Callable[[web.Application], None],
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ) -> None:
-        self.name = name
-        self.host = host
-        self.port = port
-        self._setup = setup
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._error: BaseException | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._listen())
-            except BaseException as exc:  # reported to start()
-                self._error = exc
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
-        self._thread.start()
-        if not ready.wait(15) or self._error is not None:
-            error, self._error, self._thread = self._error, None, None
-            raise RuntimeError(f"{self.name} did not start: {error!r}")
-
-    async def _listen(self) -> None:
-        app = web.Application(client_max_size=8 * 1024 * 1024)
-        self._setup(app)
-        self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    def stop(self) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        if self._runner is not None:
-            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
-            try:
-                cleanup.result(10)
-            except Exception:  # a stuck handler must not keep the test from finishing
-                traceback.print_exc(file=sys.stderr)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        self._thread = self._loop = self._runner = None
-
-    @property
-    def base_url(self) -> str:
-        if self._thread is None:
-            raise RuntimeError(f"{self.name} is not started: call start() first")
-        return f"http://{self.host}:{self.port}"
 
 
 @dataclass

@@ -60,7 +60,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.fakepagerduty import BackgroundHttpServer, Fault, FaultQueue, SlidingWindow
+from sandbox.slack.background import BackgroundHttpServer
+from tests.fakepagerduty import Fault, FaultQueue, SlidingWindow
 
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 SCHEDULED_STATUSES = ("scheduled", "in_progress", "verifying", "completed")

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from sandbox.slack.background import BackgroundHttpServer
 from sandbox.slack.recording import Effect
 from sandbox.slack.reference import reference_bot_scopes
 from sandbox.slack.registry import all_methods, effective_required, missing_argument_error
@@ -40,78 +41,48 @@ Answer = tuple[int, dict[str, Any], dict[str, str]]
 class Server:
     def __init__(self, fake: FakeSlack, host: str = "127.0.0.1", port: int = 0) -> None:
         self.fake = fake
-        self.host = host
-        self.port = port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self._stopping = threading.Event()
         self._stop_event: asyncio.Event | None = None
-        self._error: BaseException | None = None
+        self._http = BackgroundHttpServer(
+            "fakeslack", self._routes, host, port, client_max_size=200 * 1024 * 1024
+        )
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._http.running
+
+    @property
+    def host(self) -> str:
+        return self._http.host
+
+    @property
+    def port(self) -> int:
+        return self._http.port
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None:
+        if self.running:
             return
         self._stopping.clear()
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        self._http.start()
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._listen())
-            except BaseException as exc:  # reported to start()
-                self._error = exc
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="fakeslack", daemon=True)
-        self._thread.start()
-        if not ready.wait(15) or self._error is not None:
-            error, self._error, self._thread = self._error, None, None
-            raise RuntimeError(f"fake Slack did not start: {error!r}")
-
-    async def _listen(self) -> None:
-        self._stop_event = asyncio.Event()
-        app = web.Application(client_max_size=200 * 1024 * 1024)
+    def _routes(self, app: web.Application) -> None:
+        self._stop_event = asyncio.Event()  # in the server's loop: wakes sleeping handlers
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/v1/{file_id}", self._upload)
         app.router.add_post("/response_url/{token}", self._response_url)
         app.router.add_get("/files/{file_id}/{name}", self._download)
-        self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
 
     def stop(self) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
+        if not self.running:
             return
         self._stopping.set()
-        if self._stop_event is not None:
-            loop.call_soon_threadsafe(self._stop_event.set)
+        stop_event = self._stop_event
+        if stop_event is not None:
+            self._http.call_soon(stop_event.set)
         self.fake._holds.clear()
-        if self._runner is not None:
-            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
-            try:
-                cleanup.result(10)
-            except Exception:  # a stuck handler must not keep the test from finishing
-                traceback.print_exc(file=sys.stderr)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        self._thread = self._loop = self._runner = self._stop_event = None
+        self._http.stop()
+        self._stop_event = None
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake up at once when the server stops."""

@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +71,15 @@ class SandboxProcess:
             )
         with urllib.request.urlopen(request, timeout=20) as answer:
             return json.loads(answer.read())
+
+
+@contextmanager
+def running_sandbox(workdir: Path, *args: str) -> Iterator[SandboxProcess]:
+    """A sandbox serving its page, stopped afterwards (its log shown when a test fails)."""
+    sandbox = SandboxProcess(workdir, *args)
+    try:
+        sandbox.wait_ready()
+        yield sandbox
+    finally:
+        sandbox.stop()
+        print(f"--- sandbox log (tail) ---\n{sandbox.logs()[-6000:]}")

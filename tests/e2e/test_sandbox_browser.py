@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.driver import REPO_ROOT, free_port, wait_for
-from tests.e2e.sandboxes import SandboxProcess
+from tests.e2e.sandboxes import SandboxProcess, running_sandbox
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "sandbox"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,13 +34,8 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
-    running = SandboxProcess(tmp_path, "--fresh")
-    try:
-        running.wait_ready()
+    with running_sandbox(tmp_path, "--fresh") as running:
         yield running
-    finally:
-        running.stop()
-        print(f"--- sandbox log (tail) ---\n{running.logs()[-6000:]}")
 
 
 @pytest.fixture
