@@ -13,14 +13,14 @@ $(STAMP): $(ROOT)pyproject.toml
 	$(PY) -m pip install --quiet -e '$(ROOT).[dev]'
 	touch $(STAMP)
 
-# With a Slack token (environment or .env): the bot. Without one: the sandbox, a local
-# workspace in the browser (its data in SANDBOX_DIR, default this checkout).
+# With a Slack token (the environment, or .env where warroom reads it: here): the bot.
+# Without one: the sandbox, a local workspace in the browser (its data here too).
 run: $(STAMP)
-	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -qsE '^[[:space:]]*SLACK_BOT_TOKEN[[:space:]]*=[[:space:]]*[^[:space:]#]' $(ROOT).env; then \
+	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -qsE '^[[:space:]]*SLACK_BOT_TOKEN[[:space:]]*=[[:space:]]*[^[:space:]#]' .env; then \
 		exec $(VENV)/bin/warroom serve; \
 	else \
 		echo "SLACK_BOT_TOKEN is not set: starting warroom sandbox, a local Slack workspace in your browser (to connect a real workspace, see README.md 'Create the Slack app' and set SLACK_BOT_TOKEN in .env)"; \
-		cd "$${SANDBOX_DIR:-$(ROOT)}" && exec $(VENV)/bin/warroom sandbox --port "$${PORT:-3000}"; \
+		exec $(VENV)/bin/warroom sandbox --port "$${PORT:-3000}"; \
 	fi
 
 test: lint typecheck pytest

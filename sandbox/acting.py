@@ -84,8 +84,8 @@ class PersonActions:
         view_id = data.get("view") or None
         channel, ts = data.get("channel") or None, data.get("ts") or None
         if view_id:
-            view = self.fake.view(view_id)
-            blocks, payload = view.view.get("blocks") or [], view.payload
+            view = self.fake.view(view_id)  # as Slack holds it: block ids filled in
+            blocks, payload = view.payload.get("blocks") or [], view.payload
         elif channel and ts:
             message = self.fake.message(channel, ts)
             blocks, payload = message.blocks or [], None

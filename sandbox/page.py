@@ -224,7 +224,8 @@ class Sandbox(PersonActions):
         homes = [v for v in self.fake.views(user) if v.type == "home"]
         if not homes:
             return None
-        return {"id": homes[0].id, "html": blocks_html(homes[0].view.get("blocks") or [], d)}
+        blocks = homes[0].payload.get("blocks") or []  # as Slack holds it, like a modal
+        return {"id": homes[0].id, "html": blocks_html(blocks, d)}
 
 
 def _visible(channel: ChannelView, user: str, bot: str) -> bool:

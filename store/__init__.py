@@ -112,6 +112,7 @@ from store.repo_members import (
 )
 from store.repo_metrics import IncidentMetrics, SeverityMetrics, Spread, incident_metrics
 from store.repo_records import (
+    TimelineRow,
     add_role_holder,
     add_status_update,
     add_timeline_event,
@@ -120,6 +121,7 @@ from store.repo_records import (
     end_role,
     list_status_updates,
     list_timeline,
+    list_timeline_rows,
     role_history,
     set_status_update_message,
 )
@@ -173,6 +175,7 @@ __all__ = [
     "StatusUpdate",
     "TimelineEvent",
     "TimelineHold",
+    "TimelineRow",
     "UTCDateTime",
     "UnsupportedDatabaseURL",
     "VisibleIncident",
@@ -227,6 +230,7 @@ __all__ = [
     "list_owned_action_items",
     "list_status_updates",
     "list_timeline",
+    "list_timeline_rows",
     "list_visible_incidents",
     "make_engine",
     "open_incident_alert",

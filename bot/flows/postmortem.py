@@ -101,7 +101,7 @@ async def load_draft(
     if incident is None:
         return None
     history = await store.role_history(session, incident_number=number)
-    events = await store.list_timeline(session, incident_number=number)
+    events = await store.list_timeline_rows(session, incident_number=number)
     updates = await store.list_status_updates(session, incident_number=number)
     items = await store.list_action_items(session, incident_number=number)
     severity = policy.find_severity(incident.severity)
