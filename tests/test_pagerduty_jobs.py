@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 import store
 from bot.app import build_jobs
-from bot.flows.declare import DeclareRequest, declare
+from bot.flows.declare import DeclareRequest
 from bot.flows.operations import IncidentOperations
 from bot.flows.resolution import Resolution
 from bot.jobs import JobRunner
@@ -84,28 +84,8 @@ async def _run(world: World, runner: JobRunner, seconds: float) -> None:
 
 
 async def _declare_p1(world: World, policy: Policy) -> int:
-    declared = await declare(
-        world.sessions,
-        policy,
-        DeclareRequest(declarer="U_ALICE", title="Payments down", severity="P1"),
-        idempotency_key="declare:pd",
-        now=world.clock.now(),
-    )
-    async with world.sessions() as session:  # provisioning is not what this is about
-        await store.update_incident(
-            session,
-            number=declared.number,
-            expected_version=None,
-            now=world.clock.now(),
-            channel_id="C0PAGED",
-        )
-        await store.add_channel_members(
-            session, channel_id="C0PAGED", user_ids=["U_BOB", "U_CAROL"], now=world.clock.now()
-        )
-        await store.cancel_job(session, key=f"provision:{declared.number}", now=world.clock.now())
-        await store.cancel_job(session, key=f"clock:{declared.number}", now=world.clock.now())
-        await session.commit()
-    return declared.number
+    request = DeclareRequest(declarer="U_ALICE", title="Payments down", severity="P1")
+    return await world.declared(policy, request, channel_id="C0PAGED", members=["U_BOB", "U_CAROL"])
 
 
 async def test_trigger_acknowledge_resolve_once_each(world: World, pagerduty: PagerDuty) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 import store
 from bot.app import build_jobs
-from bot.flows.declare import DeclareRequest, declare
+from bot.flows.declare import DeclareRequest
 from bot.flows.operations import IncidentOperations, UpdateRequest
 from bot.flows.publishing import PublicUpdate, component_status
 from bot.flows.resolution import Resolution
@@ -55,37 +55,11 @@ async def _declare(
     world: World, policy: Policy, *, severity: str = "P1", private: bool = False,
     drill: bool = False,
 ) -> int:  # fmt: skip
-    declared = await declare(
-        world.sessions,
-        policy,
-        DeclareRequest(
-            declarer="U_ALICE",
-            title="Checkout errors",
-            severity=severity,
-            private=private,
-            drill=drill,
-        ),
-        idempotency_key=f"declare:sp:{severity}:{private}:{drill}",
-        now=world.clock.now(),
+    request = DeclareRequest(
+        declarer="U_ALICE", title="Checkout errors", severity=severity, private=private, drill=drill
     )
-    async with world.sessions() as session:  # provisioning is not what this is about
-        await store.update_incident(
-            session,
-            number=declared.number,
-            expected_version=None,
-            now=world.clock.now(),
-            channel_id=f"C0SP{declared.number}",
-        )
-        await store.add_channel_members(
-            session,
-            channel_id=f"C0SP{declared.number}",
-            user_ids=["U_ALICE", "U_BOB"],
-            now=world.clock.now(),
-        )
-        for key in (f"provision:{declared.number}", f"clock:{declared.number}"):
-            await store.cancel_job(session, key=key, now=world.clock.now())
-        await session.commit()
-    return declared.number
+    channel = f"C0SP{severity}{int(private)}{int(drill)}"
+    return await world.declared(policy, request, channel_id=channel, members=["U_ALICE", "U_BOB"])
 
 
 async def _update(

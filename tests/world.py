@@ -17,7 +17,7 @@ from bot.flows.declare import DeclareRequest, declare
 from bot.flows.operations import IncidentOperations
 from bot.gateway import SlackGateway
 from bot.jobs import JobRunner
-from bot.policy import default_policy
+from bot.policy import Policy, default_policy
 from bot.slack_client import build_web_client
 from bot.templates.incident import IncidentTemplates
 from sandbox.slack import FakeSlack
@@ -79,6 +79,35 @@ class World:
             await store.cancel_job(session, key=f"clock:{declared.number}", now=START)
             await session.commit()
         return declared.number
+
+    async def declared(
+        self, policy: Policy, request: DeclareRequest, *, channel_id: str, members: list[str]
+    ) -> int:
+        """Declared under `policy`, its channel recorded as `channel_id` with `members`, and
+        neither provisioning nor the clock left to run (what the caller tests is elsewhere)."""
+        declared = await declare(
+            self.sessions,
+            policy,
+            request,
+            idempotency_key=f"declare:{request.title}:{channel_id}",
+            now=self.clock.now(),
+        )
+        number = declared.number
+        async with self.sessions() as session:
+            await store.update_incident(
+                session,
+                number=number,
+                expected_version=None,
+                now=self.clock.now(),
+                channel_id=channel_id,
+            )
+            await store.add_channel_members(
+                session, channel_id=channel_id, user_ids=members, now=self.clock.now()
+            )
+            for key in (f"provision:{number}", f"clock:{number}"):
+                await store.cancel_job(session, key=key, now=self.clock.now())
+            await session.commit()
+        return number
 
     async def jobs_of(self, number: int, kind: str = "effect") -> list[store.Job]:
         async with self.sessions() as session:
