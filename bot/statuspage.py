@@ -156,7 +156,7 @@ class PublishStatus:
                 "are not both set",
                 transient=False,
             )
-        if earlier is not None and earlier.state not in ("done", "failed"):
+        if earlier is not None and earlier.state in ("pending", "running"):
             raise ServiceFailure(
                 "statuspage_waiting",
                 "the status page's previous update has not gone out yet",
@@ -184,10 +184,8 @@ class PublishStatus:
         tag = marker(self.gateway.team_id or "T", incident.number or 0)
         if job.retrying:
             for found in await self.client.unresolved():
-                if (
-                    found.get("metadata") == tag
-                    or (found.get("metadata") or {}).get("warroom") == tag["warroom"]
-                ):
+                carried = found.get("metadata")
+                if isinstance(carried, dict) and carried.get("warroom") == tag["warroom"]:
                     log.info("statuspage_create_recognised")
                     return found
         name = " ".join(incident.title.split())[:NAME_LIMIT] or f"INC-{incident.number}"
