@@ -5,6 +5,7 @@ joined). Blocking driver calls run in a thread: the bot answers on this process'
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ SHORTCUTS = (
     ("add_to_timeline", "Add to timeline"),
 )
 EPHEMERALS_KEPT = 50
+EMOJI_NAME = re.compile(r"[a-z0-9_+'-]{1,100}(::skin-tone-[2-6])?")  # Slack's emoji names
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class PersonActions:
     async def react(self, request: web.Request) -> web.Response:
         data = await _json(request)
         user, channel, ts, name = data["user"], data["channel"], data["ts"], data["name"]
+        if not isinstance(name, str) or not EMOJI_NAME.fullmatch(name):
+            raise web.HTTPBadRequest(text="an emoji name, like pushpin")
         added = self.fake.react_as_user(channel, ts, user, name)
         message = self.fake.message(channel, ts)
         event = {

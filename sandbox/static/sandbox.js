@@ -37,7 +37,8 @@ function messageHtml(m, inThread) {
   const reactions = (m.reactions || [])
     .map((r) => {
       const mine = r.users.includes(state.user) ? " mine" : "";
-      return `<button type="button" class="reaction${mine}" data-react="${r.name}">:${r.name}: ${r.count}</button>`;
+      const name = escapeText(r.name);
+      return `<button type="button" class="reaction${mine}" data-react="${name}">:${name}: ${r.count}</button>`;
     })
     .join("");
   const shortcuts = (state.shortcuts || [])
