@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.commands.declare import DECLARE_SHORTCUT
+from bot.commands.timeline import ADD_TO_TIMELINE
 from sandbox.blockkit_html import state_values
 from sandbox.interactions import clicked_action, find_element
 from sandbox.slack import FakeSlack
@@ -21,8 +23,8 @@ from sandbox.slack.driver import Reply, SlackDriver
 COMMAND = "/incident"
 # The message shortcuts the app's manifest declares (manifest.yml, `features.shortcuts`).
 SHORTCUTS = (
-    ("declare_incident_from_message", "Declare incident"),
-    ("add_to_timeline", "Add to timeline"),
+    (DECLARE_SHORTCUT, "Declare incident"),
+    (ADD_TO_TIMELINE, "Add to timeline"),
 )
 EPHEMERALS_KEPT = 50
 EMOJI_NAME = re.compile(r"[a-z0-9_+'-]{1,100}(::skin-tone-[2-6])?")  # Slack's emoji names

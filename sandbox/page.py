@@ -28,7 +28,7 @@ from sandbox.blockkit_html import blocks_html, view_html
 from sandbox.mrkdwn_html import Directory, mrkdwn_html
 from sandbox.slack import FakeSlack
 from sandbox.slack.driver import SlackDriver
-from sandbox.slack.records import ChannelView, Message
+from sandbox.slack.records import ChannelView, Message, UserView
 
 API = "/sandbox/api"
 STATIC = "/sandbox/static"
@@ -101,12 +101,15 @@ class Sandbox(PersonActions):
         return web.Response(text=_asset(name), content_type=types[name])
 
     # -- what a person sees ----------------------------------------------------------------
-    def directory(self, user: str) -> Directory:
-        people = self.fake.users()
+    def directory(
+        self, user: str, people: list[UserView], channels: list[ChannelView]
+    ) -> Directory:
+        """What the renderer knows, from one snapshot of the workspace's people and
+        conversations (each a deep copy: taken once per state read)."""
         tz = next((p.tz for p in people if p.id == user), "UTC")
         return Directory(
             users={p.id: p.name for p in people},
-            channels={c.id: c.name for c in self.fake.channels() if not c.is_im},
+            channels={c.id: c.name for c in channels if not c.is_im},
             groups=self.fake.usergroups(),
             tz=tz,
             now=self.now(),
@@ -121,8 +124,9 @@ class Sandbox(PersonActions):
         user = request.query.get("user") or "U_ALICE"
         wanted = request.query.get("channel") or ""
         thread = request.query.get("thread") or None
-        d = self.directory(user)
-        visible = [c for c in self.fake.channels() if _visible(c, user, self.fake.bot_user_id)]
+        people, channels = self.fake.users(), self.fake.channels()
+        d = self.directory(user, people, channels)
+        visible = [c for c in channels if _visible(c, user, self.fake.bot_user_id)]
         current = next((c for c in visible if c.id == wanted), None)
         if current is None:
             current = next((c for c in visible if c.name == "incident-response"), visible[0])
@@ -130,7 +134,7 @@ class Sandbox(PersonActions):
             "me": user,
             "people": [
                 {"id": p.id, "name": p.name, "real_name": p.real_name, "tz": p.tz}
-                for p in self.fake.users()
+                for p in people
                 if not p.is_bot
             ],
             "channels": [self._channel_entry(c, user) for c in visible],
@@ -156,13 +160,12 @@ class Sandbox(PersonActions):
         }
 
     def _message(self, message: Message, channel: ChannelView, d: Directory) -> dict[str, Any]:
-        html = blocks_html(message.blocks, d) if message.blocks else mrkdwn_html(message.text, d)
         return {
             "ts": message.ts,
             "author": d.users.get(message.user, message.user),
             "bot": message.user == self.fake.bot_user_id,
             "time": self.shown_time(message.ts).isoformat(),
-            "html": html,
+            "html": _content_html(message.blocks, message.text, d),
             "edited": message.edited,
             "pinned": message.ts in channel.pins,
             "replies": len(message.replies),
@@ -175,7 +178,7 @@ class Sandbox(PersonActions):
 
     def _channel_body(self, channel: ChannelView, user: str, d: Directory) -> dict[str, Any]:
         shown: list[dict[str, str | None]] = [
-            {"html": _ephemeral_html(e, d), "time": _iso(e.at)}
+            {"html": _content_html(e.blocks, e.text, d), "time": _iso(e.at)}
             for e in self.ephemerals
             if e.user == user and e.channel == channel.id
         ]
@@ -185,9 +188,7 @@ class Sandbox(PersonActions):
                 seen.kind == "response_url" and seen.response_type != "in_channel"
             )
             if later and seen.channel == channel.id and seen.action == "post":
-                html = (
-                    blocks_html(seen.blocks, d) if seen.blocks else mrkdwn_html(seen.text or "", d)
-                )
+                html = _content_html(seen.blocks, seen.text or "", d)
                 shown.append({"html": html, "time": None})
         return {
             "id": channel.id,
@@ -240,10 +241,9 @@ def _label(channel: ChannelView, bot: str) -> str:
     return "warroom" if channel.is_im else channel.name
 
 
-def _ephemeral_html(ephemeral: Ephemeral, d: Directory) -> str:
-    if ephemeral.blocks:
-        return blocks_html(ephemeral.blocks, d)
-    return mrkdwn_html(ephemeral.text, d)
+def _content_html(blocks: list[dict[str, Any]] | None, text: str, d: Directory) -> str:
+    """A message's content as Slack shows it: its blocks, else its mrkdwn text."""
+    return blocks_html(blocks, d) if blocks else mrkdwn_html(text, d)
 
 
 def _iso(epoch: float) -> str:
