@@ -80,6 +80,7 @@ from bot.flows.metrics import Period, parse_period, postmortem_windows, read_met
 from bot.policy import Policy, default_policy
 from bot.report import render_report, report_json
 from store import repo_metrics
+from store.sqlite_functions import SPREADS
 
 PG_ENV = "TEST_DATABASE_URL"
 TARGET_MS = 200.0
@@ -618,7 +619,7 @@ class Statements:
 
 
 def _statement_name(sql: str) -> str:
-    if "percentile" in sql:  # Postgres's percentile_cont, SQLite's warroom_percentiles
+    if "percentile_cont" in sql or SPREADS in sql:  # Postgres's, and SQLite's registered one
         return "spread"
     if "action_items" in sql:
         return "actions"

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.sqlite_functions import PERCENTILES, Percentiles
+from store.sqlite_functions import SPREADS, Spreads
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -111,15 +111,15 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_aggregates(dbapi_connection: Any) -> None:
-    """The metrics' percentile aggregate (SQLite has none). aiosqlite runs its sqlite3
+    """The metrics' spreads aggregate (SQLite has no percentiles). aiosqlite runs its sqlite3
     connection in a thread of its own and exposes no `create_aggregate`: the registration is
     sent to that thread (its `_execute`, what its own `create_function` does)."""
     raw = getattr(dbapi_connection, "driver_connection", dbapi_connection)
     if hasattr(raw, "create_aggregate"):  # the plain sqlite3 driver (migrations, tools)
-        raw.create_aggregate(PERCENTILES, -1, Percentiles)
+        raw.create_aggregate(SPREADS, -1, Spreads)
         return
     dbapi_connection.run_async(
-        lambda conn: conn._execute(conn._conn.create_aggregate, PERCENTILES, -1, Percentiles)
+        lambda conn: conn._execute(conn._conn.create_aggregate, SPREADS, -1, Spreads)
     )
 
 

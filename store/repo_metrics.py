@@ -3,10 +3,9 @@
 Three statements whatever the number of incidents, each reading the incidents declared in the
 period through ``ix_incidents_declared_at``: the time spreads (mean, median, p90 of each
 measure, per severity and overall: Postgres's percentile_cont, and on SQLite an aggregate
-warroom registers on each connection), the counts (by severity and type,
-update adherence, post-mortems) and the action items. Drills, declined incidents and alerts
-still in triage are left
-out; a reopened incident has one (its last) resolution. The definitions are the README's
+warroom registers on each connection), the counts (by severity and type, update adherence,
+post-mortems) and the action items. Drills, declined incidents and alerts still in triage are
+left out; a reopened incident has one (its last) resolution. The definitions are the README's
 ("Incident metrics"); `bot/flows/metrics.py` shapes them for people.
 """
 
@@ -24,7 +23,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.repo_common import require_aware
-from store.sqlite_functions import PERCENTILES
+from store.sqlite_functions import OVERALL, SPREADS
 from store.types import UTCDateTime
 
 __all__ = [
@@ -43,7 +42,6 @@ MEASURES = {
     "ttr": ("resolved_at", "coalesce(started_at, declared_at)"),
     "ttr_declared": ("resolved_at", "declared_at"),
 }
-OVERALL = "*"  # the severity key of the figures over every severity
 
 
 @dataclass(frozen=True)
@@ -114,41 +112,32 @@ _STAMPS = (
 
 
 def _spread_sql(dialect: str) -> TextClause:
-    """Per severity and over every severity (`OVERALL`): each measure's count and mean, and
-    its median and p90 (interpolated between the closest ranks, like percentile_cont)."""
-    if dialect == "postgresql":
-        # Postgres interpolates percentiles itself, with grouping sets for the overall row:
-        # one sort per group instead of ranking every row twice.
-        measures = " union all ".join(
-            f"select severity, '{name}' as measure, "
-            f"cast({_seconds(dialect, later, earlier)} as double precision) as value "
-            f"from counted where {later} is not null"
-            for name, (later, earlier) in MEASURES.items()
-        )
-        return _period(
-            f"with counted as (select {_STAMPS} from incidents where {_COUNTED}), "
-            f"measured as ({measures}) "
-            f"""
-            select coalesce(severity, '{OVERALL}'), measure, count(*), avg(value),
-                   percentile_cont(0.5) within group (order by value),
-                   percentile_cont(0.9) within group (order by value)
-            from measured group by grouping sets ((severity, measure), (measure))
-            """
-        )
-    # SQLite has no percentile aggregate: warroom registers one (`PERCENTILES`, below) on
-    # each SQLite connection. One row per incident with its five measures, read once.
-    columns = ", ".join(
-        f"{_seconds(dialect, later, earlier)} as m{i}"
+    """Per severity and over every severity (`OVERALL`): each measure's count, mean, and
+    median and p90 (interpolated between the closest ranks, like percentile_cont). One row
+    per counted incident, read once, with its five measures side by side."""
+    # Postgres's extract() gives numeric; percentile_cont and avg are faster on floats.
+    as_float = "cast({} as double precision)" if dialect == "postgresql" else "{}"
+    measures = ", ".join(
+        f"{as_float.format(_seconds(dialect, later, earlier))} as m{i}"
         for i, (later, earlier) in enumerate(MEASURES.values())
     )
-    figures = ", ".join(f"count(m{i}), avg(m{i})" for i in range(len(MEASURES)))
+    counted = f"select severity, {measures} from incidents where {_COUNTED}"
+    if dialect == "postgresql":
+        # Grouping sets give the overall row from the same scan; the two percentiles of a
+        # measure share one sort (same ordering), so five sorts per group.
+        figures = ", ".join(
+            f"count(m{i}), avg(m{i}), percentile_cont(0.5) within group (order by m{i}), "
+            f"percentile_cont(0.9) within group (order by m{i})"
+            for i in range(len(MEASURES))
+        )
+        return _period(
+            f"select coalesce(severity, '{OVERALL}'), {figures} from ({counted}) as counted "
+            "group by grouping sets ((severity), ())"
+        )
+    # SQLite has no percentile aggregate: warroom registers one (`SPREADS`) on each SQLite
+    # connection, which also groups by severity, so each row costs one Python call.
     values = ", ".join(f"m{i}" for i in range(len(MEASURES)))
-    return _period(
-        f"with measured as materialized (select severity, {columns} from incidents "
-        f"where {_COUNTED}) "
-        f"select severity, {figures}, {PERCENTILES}({values}) from measured group by severity "
-        f"union all select '{OVERALL}', {figures}, {PERCENTILES}({values}) from measured"
-    )
+    return _period(f"select {SPREADS}(severity, {values}) from ({counted})")
 
 
 def _counts_sql(dialect: str, windows: Mapping[str, int]) -> TextClause:
@@ -253,21 +242,23 @@ async def _spreads(
     connection: AsyncConnection, dialect: str, params: dict[str, Any]
 ) -> dict[str, dict[str, Spread]]:
     """severity (or `OVERALL`) → measure → its spread."""
-    spreads: dict[str, dict[str, Spread]] = {}
     rows = (await connection.execute(_spread_sql(dialect), params)).all()
     if dialect == "postgresql":
-        for severity, measure, count, mean, median, p90 in rows:
-            spreads.setdefault(str(severity), {})[str(measure)] = Spread(
-                count=int(count), mean=_f(mean), median=_f(median), p90=_f(p90)
-            )
+        grouped = {str(severity): _quartets(figures) for severity, *figures in rows}
     else:
-        for severity, *figures in rows:
-            ranked = json.loads(figures[-1]) if figures[-1] else []
-            for i, name in enumerate(MEASURES):
-                count, mean = int(figures[2 * i] or 0), _f(figures[2 * i + 1])
-                median, p90 = ranked[i] if i < len(ranked) and ranked[i] else (None, None)
-                if count:
-                    spreads.setdefault(str(severity), {})[name] = Spread(
-                        count=count, mean=mean, median=_f(median), p90=_f(p90)
-                    )
+        figures = rows[0][0] if rows else None
+        grouped = json.loads(figures) if figures else {}
+    spreads: dict[str, dict[str, Spread]] = {}
+    for severity, measured in grouped.items():
+        for name, quartet in zip(MEASURES, measured, strict=True):
+            if quartet and quartet[0]:
+                count, mean, median, p90 = quartet
+                spreads.setdefault(severity, {})[name] = Spread(
+                    count=int(count), mean=_f(mean), median=_f(median), p90=_f(p90)
+                )
     return spreads
+
+
+def _quartets(figures: list[Any]) -> list[list[Any]]:
+    """A flat row of (count, mean, median, p90) per measure, split per measure."""
+    return [figures[i : i + 4] for i in range(0, len(figures), 4)]
