@@ -98,11 +98,27 @@ def sync_url(url: str) -> str:
     return _render(parsed.set(drivername=driver))
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _use_wal(dbapi_connection: Any, _record: Any = None) -> None:
+    """Waits for locks up to the busy timeout, and puts the file in WAL mode if it is not.
+
+    WAL is kept in the file (`upgrade` sets it before migrating). Switching takes an exclusive
+    lock, so asking again on every new connection made connections opened at once (a replica's
+    first requests) fail with "database is locked": only a file not in WAL yet is switched."""
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode")
+        (mode,) = cursor.fetchone()
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _use_wal(dbapi_connection)
+    cursor = dbapi_connection.cursor()
+    try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
@@ -189,6 +205,8 @@ def upgrade(url: str = DEFAULT_DATABASE_URL, revision: str = "head") -> None:
     """
     cfg = alembic_config(url)
     engine = create_engine(sync_url(url), poolclass=NullPool)
+    if _is_sqlite(_parse(url)):  # not foreign_keys: batch migrations copy tables
+        event.listen(engine, "connect", _use_wal)
     try:
         with engine.connect() as conn:
             postgres = conn.dialect.name == "postgresql"

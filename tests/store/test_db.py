@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,31 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_migrated_sqlite_file_is_in_wal_so_connections_open_beside_a_reader(
+    tmp_path: Path,
+) -> None:
+    """Switching to WAL needs an exclusive lock. `upgrade` leaves the file in WAL, so a new
+    connection (a replica's first request) opens while another connection is reading instead
+    of waiting out the busy timeout and failing with "database is locked"."""
+    path = tmp_path / "migrated.db"
+    store.upgrade(f"sqlite:///{path}")
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM incidents").fetchone()  # holds a read lock
+        engine = store.make_engine(f"sqlite:///{path}")
+        try:
+            started = time.monotonic()
+            async with engine.connect() as conn:
+                assert (await conn.execute(text("SELECT count(*) FROM incidents"))).scalar() == 0
+            assert time.monotonic() - started < 2  # no wait for a lock
+        finally:
+            await engine.dispose()
+    finally:
+        reader.close()
 
 
 # --- ping -------------------------------------------------------------------------------------
