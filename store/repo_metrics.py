@@ -106,11 +106,6 @@ def _period(sql: str) -> TextClause:
     )
 
 
-_STAMPS = (
-    "severity, declared_at, started_at, detected_at, acknowledged_at, mitigated_at, resolved_at"
-)
-
-
 def _spread_sql(dialect: str) -> TextClause:
     """Per severity and over every severity (`OVERALL`): each measure's count, mean, and
     median and p90 (interpolated between the closest ranks, like percentile_cont). One row
