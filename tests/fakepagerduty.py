@@ -45,13 +45,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from sandbox.slack.background import BackgroundHttpServer
+from sandbox.slack.background import BackgroundHttpServer, ServedFake
 
 # -- shared plumbing (also used by tests/fakestatuspage.py) ------------------------------------
 
@@ -248,7 +247,7 @@ class PagerDutyRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakePagerDuty:
+class FakePagerDuty(ServedFake):
     """PagerDuty's Events API v2 (`POST /v2/enqueue`) in a background thread. See the module
     docstring for what it checks and answers."""
 
@@ -270,30 +269,6 @@ class FakePagerDuty:
 
     def _routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/enqueue", self._enqueue)
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakePagerDuty:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:PORT` (RuntimeError before `start()`)."""
-        return self._server.base_url
 
     @property
     def url(self) -> str:

@@ -54,13 +54,12 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from sandbox.slack.background import BackgroundHttpServer
+from sandbox.slack.background import BackgroundHttpServer, ServedFake
 from tests.fakepagerduty import Fault, FaultQueue, SlidingWindow
 
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
@@ -166,7 +165,7 @@ class _Incident:
     resolved_at: str | None = None
 
 
-class FakeStatuspage:
+class FakeStatuspage(ServedFake):
     """Statuspage's REST API v1 (incidents of one page) in a background thread. See the module
     docstring for the routes, checks and shapes."""
 
@@ -207,30 +206,6 @@ class FakeStatuspage:
         r.add_put(base + "/incidents/{incident_id}", self._wrap(self._update))
         r.add_get(base + "/components", self._wrap(self._list_components))
         r.add_route("*", "/{tail:.*}", self._wrap(None))
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeStatuspage:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:PORT` (RuntimeError before `start()`)."""
-        return self._server.base_url
 
     @property
     def api_url(self) -> str:

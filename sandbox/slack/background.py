@@ -9,6 +9,8 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
 
 from aiohttp import web
 
@@ -101,3 +103,44 @@ class BackgroundHttpServer:
         if self._thread is None:
             raise RuntimeError(f"{self.name} is not started: call start() first")
         return f"http://{self.host}:{self.port}"
+
+
+class Listening(Protocol):
+    """What a fake listens through: a `BackgroundHttpServer`, or the fake Slack's server."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+
+class ServedFake:
+    """The lifecycle the fakes share, through their `_server`: `start()`, `stop()`, a `with`
+    block, and `base_url` (RuntimeError before `start()`)."""
+
+    _server: Listening
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://HOST:PORT`."""
+        return self._server.base_url

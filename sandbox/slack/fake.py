@@ -12,9 +12,9 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from sandbox.slack.background import ServedFake
 from sandbox.slack.h_views import apply_view_ack, close_stack
 from sandbox.slack.limits import AfterFault, Clock, Fault, Faults, Hold, Holds, RateLimiter
 from sandbox.slack.recording import Recorder, critical_path
@@ -53,7 +53,7 @@ DEFAULT_GROUPS = (
 _DURABLE = ("users", "usergroups", "channels", "ims", "files", "canvases", "views", "home_views")
 
 
-class FakeSlack:
+class FakeSlack(ServedFake):
     """A stateful fake of the Slack Web API, served in a background thread. See README.md."""
 
     def __init__(
@@ -88,7 +88,7 @@ class FakeSlack:
         self._limiter.set_enabled(rate_limits)
         self._faults = Faults()
         self._holds = Holds()
-        self._server = Server(self, host, port)
+        self._server: Server = Server(self, host, port)
         self.add_user(id=self.bot_user_id, name="warroom", real_name="Warroom", is_bot=True)
         self._ws.users[self.bot_user_id].bot_id = self.bot_id
         if seed:
@@ -108,30 +108,12 @@ class FakeSlack:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
-        self._server.start()
+        super().start()
         self._ws.base_url = self.base_url
 
     def stop(self) -> None:
-        self._holds.clear()
-        self._server.stop()
-
-    def __enter__(self) -> FakeSlack:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if not self._server.running:
-            raise RuntimeError("FakeSlack is not started: call start() first")
-        return f"http://{self._server.host}:{self._server.port}"
+        self._holds.clear()  # also when not started: nothing stays held for the next start
+        super().stop()
 
     @property
     def api_url(self) -> str:

@@ -59,6 +59,10 @@ class Server:
     def port(self) -> int:
         return self._http.port
 
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         if self.running:
