@@ -27,13 +27,8 @@ def fake() -> Iterator[FakeSlack]:
 @pytest.fixture
 def warroom(fake: FakeSlack, tmp_path: Path) -> Iterator[WarroomServer]:
     server = WarroomServer(fake=fake, workdir=tmp_path / "warroom")
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
-        # Shown by pytest only when the test failed: the bot's own account of what happened.
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,21 @@ class WarroomServer:
 
     def logs(self) -> str:
         return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+
+    def stop_showing_log(self, tail: int = 6000) -> None:
+        """Stop, and print the log's tail: pytest shows it only when the test failed, as the
+        bot's own account of what happened."""
+        self.stop()
+        print(f"--- warroom log (tail) ---\n{self.logs()[-tail:]}")
+
+    @contextmanager
+    def running(self) -> Iterator[WarroomServer]:
+        """Started for the block, then stopped whatever happens (`stop_showing_log`)."""
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop_showing_log()
 
 
 # -- filling modals the way a person would -------------------------------------------------

@@ -84,12 +84,8 @@ def alerting(fake: FakeSlack, tmp_path: Path) -> Iterator[WarroomServer]:
     server = WarroomServer(
         fake=fake, workdir=tmp_path / "alerting", extra_env={"WARROOM_ALERTS_TOKEN": TOKEN}
     )
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
 
 
 def _triage(fake: FakeSlack) -> list[Any]:
@@ -250,12 +246,8 @@ def auto_declaring(fake: FakeSlack, tmp_path: Path) -> Iterator[WarroomServer]:
         policy=policy,
         extra_env={"WARROOM_ALERTS_TOKEN": TOKEN},
     )
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
 
 
 def test_the_policy_declares_a_critical_alert_at_once(

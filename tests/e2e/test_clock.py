@@ -51,12 +51,8 @@ def _escalation_people(fake: FakeSlack) -> None:
 def clocked(fake: FakeSlack, tmp_path: Path) -> Iterator[tuple[WarroomServer, SlackDriver]]:
     _escalation_people(fake)
     server = WarroomServer(fake=fake, workdir=tmp_path / "w", policy=_policy(tmp_path / "p.yaml"))
-    server.start()
-    try:
+    with server.running():
         yield server, SlackDriver(server, fake)
-    finally:
-        server.stop()
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
 
 
 def _alarms(fake: FakeSlack, channel: str, alarm: str) -> list[tuple[float, Message]]:

@@ -74,9 +74,7 @@ def boot(fake: FakeSlack, tmp_path: Path) -> Iterator[Boot]:
         yield start
     finally:
         for server in servers:
-            server.stop()
-            # Shown by pytest only when the test failed: the bot's own account.
-            print(f"--- warroom log (tail) ---\n{server.logs()[-8000:]}")
+            server.stop_showing_log(8000)
 
 
 # -- reading what happened ---------------------------------------------------------------------

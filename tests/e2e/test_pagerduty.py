@@ -90,9 +90,8 @@ def paging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paging]:
             server.start()
             yield Paging(fake, pagerduty, server, SlackDriver(server, fake))
         finally:
-            server.stop()
+            server.stop_showing_log(8000)
             fake.stop()
-            print(f"--- warroom log (tail) ---\n{server.logs()[-8000:]}")
 
 
 @pytest.fixture(autouse=True)
@@ -520,6 +519,5 @@ def test_without_a_routing_key_the_commander_is_told_once(
         assert fake_pagerduty.requests == []
         assert fake.take_violations() == []
     finally:
-        server.stop()
+        server.stop_showing_log()
         fake.stop()
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")

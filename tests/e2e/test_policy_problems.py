@@ -51,8 +51,7 @@ def test_missing_policy_targets_are_told_to_the_commander_once(
         wait_for(lambda: "P2" in fake.channel(cid).topic, what="back to P2")
         assert len(told()) == 3  # once each, however often the targets come up
     finally:
-        server.stop()
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
+        server.stop_showing_log()
 
 
 def test_a_missing_scope_is_named_with_what_an_admin_must_do(

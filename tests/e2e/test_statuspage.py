@@ -41,12 +41,8 @@ def publishing(
             "STATUSPAGE_API_URL": fake_statuspage.api_url,
         },
     )
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
-        print(f"--- warroom log (tail) ---\n{server.logs()[-6000:]}")
 
 
 def _open(slack: SlackDriver, fake: FakeSlack, command: str, cid: str) -> dict[str, Any]:
