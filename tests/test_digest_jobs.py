@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.app import build_jobs
 from bot.digest import next_digest_at, schedule_digest
 from bot.flows.declare import DeclareRequest, declare
 from bot.jobs import JobRunner
 from bot.policy import Policy, parse_policy
-from bot.templates.incident import IncidentTemplates
 from tests.flows.conftest import default_policy_text
 from tests.world import START, World
 
@@ -22,16 +20,6 @@ def _minutely() -> Policy:
     policy = parse_policy(text, "minutely digest")
     assert policy.digest is not None
     return policy
-
-
-def _replica(world: World, policy: Policy) -> JobRunner:
-    return build_jobs(
-        sessions=world.sessions,
-        policy=policy,
-        gateway=world.gateway,
-        clock=world.clock,
-        templates=IncidentTemplates(),
-    )
 
 
 def _digests(world: World) -> list[str]:
@@ -59,7 +47,7 @@ async def test_once_per_minute_across_two_replicas_and_a_restart(world: World) -
         now=START,
     )
     assert secret.number == 2
-    one, two = _replica(world, policy), _replica(world, policy)
+    one, two = world.runner(policy), world.runner(policy)
     for _ in (one, two):  # each replica schedules at start-up
         await schedule_digest(world.sessions, policy, now=START)
 
@@ -75,7 +63,7 @@ async def test_once_per_minute_across_two_replicas_and_a_restart(world: World) -
     assert len(_digests(world)) == 2
     assert "0 incidents" in _digests(world)[1]  # nothing new in 09:01-09:02
 
-    restarted = _replica(world, policy)  # a restart: a new process, the same database
+    restarted = world.runner(policy)  # a restart: a new process, the same database
     await schedule_digest(world.sessions, policy, now=world.clock.now())
     await _tick(world, restarted, two, minutes=2.5)
     assert len(_digests(world)) == 2

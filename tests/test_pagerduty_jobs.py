@@ -13,14 +13,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import store
-from bot.app import build_jobs
 from bot.flows.declare import DeclareRequest
 from bot.flows.operations import IncidentOperations
 from bot.flows.resolution import Resolution
 from bot.jobs import JobRunner
 from bot.pagerduty import PagerDutySettings
 from bot.policy import Policy, parse_policy
-from bot.templates.incident import IncidentTemplates
 from tests.flows.conftest import default_policy_text
 from tests.world import World
 
@@ -67,13 +65,8 @@ def _policy() -> Policy:
 
 
 def _runner(world: World, policy: Policy, url: str) -> JobRunner:
-    return build_jobs(
-        sessions=world.sessions,
-        policy=policy,
-        gateway=world.gateway,
-        clock=world.clock,
-        templates=IncidentTemplates(),
-        pagerduty=PagerDutySettings(routing_key=ROUTING_KEY, events_url=url),
+    return world.runner(
+        policy, pagerduty=PagerDutySettings(routing_key=ROUTING_KEY, events_url=url)
     )
 
 

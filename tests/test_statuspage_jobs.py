@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 import store
-from bot.app import build_jobs
 from bot.flows.declare import DeclareRequest
 from bot.flows.operations import IncidentOperations, UpdateRequest
 from bot.flows.publishing import PublicUpdate, component_status
@@ -16,7 +15,6 @@ from bot.flows.resolution import Resolution
 from bot.jobs import JobRunner
 from bot.policy import Policy, parse_policy
 from bot.statuspage import StatuspageSettings, marker
-from bot.templates.incident import IncidentTemplates
 from tests.fakestatuspage import FakeStatuspage
 from tests.flows.conftest import default_policy_text
 from tests.world import World
@@ -33,12 +31,8 @@ def _policy() -> Policy:
 
 
 def _runner(world: World, policy: Policy, fake: FakeStatuspage, *, key: str = "") -> JobRunner:
-    return build_jobs(
-        sessions=world.sessions,
-        policy=policy,
-        gateway=world.gateway,
-        clock=world.clock,
-        templates=IncidentTemplates(),
+    return world.runner(
+        policy,
         statuspage=StatuspageSettings(
             api_key=key or fake.api_key, page_id=fake.page_id, api_url=fake.api_url
         ),

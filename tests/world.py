@@ -33,14 +33,20 @@ class World:
         self.clock = FixedClock(START)
         policy = default_policy()
         self.ops = IncidentOperations(sessions=sessions, policy=policy, clock=self.clock)
-        self.jobs: JobRunner = build_jobs(
-            sessions=sessions,
+        self.jobs = self.runner(policy)
+        self.channel = ""
+
+    def runner(self, policy: Policy, **integrations: Any) -> JobRunner:
+        """A job runner (a replica) over this world, under `policy`; `integrations`: the
+        `pagerduty=` / `statuspage=` settings `build_jobs` takes."""
+        return build_jobs(
+            sessions=self.sessions,
             policy=policy,
-            gateway=gateway,
+            gateway=self.gateway,
             clock=self.clock,
             templates=IncidentTemplates(),
+            **integrations,
         )
-        self.channel = ""
 
     async def incident(self) -> int:
         declared = await declare(
